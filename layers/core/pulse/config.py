@@ -1,0 +1,129 @@
+"""Configuration: one settings class read from the environment.
+
+In AWS, secrets are not put in environment variables. A secret-bearing setting ``X`` can instead
+name where to find it: ``X_SECRET_ARN`` (Secrets Manager; a JSON secret may hold the value under
+the key ``X`` or as the whole string) or ``X_SSM_PARAMETER`` (SSM Parameter Store, decrypted).
+Values are fetched through Powertools parameters, cached for ``SECRETS_MAX_AGE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VERSION = "0.1.0"
+
+# Settings that may come from Secrets Manager / SSM instead of the environment.
+SECRET_FIELDS = ("POSTGRES_PASSWORD", "JWT_SECRET_KEY", "GITHUB_WEBHOOK_SECRET", "DATABASE_URL")
+
+
+class Settings(BaseSettings):
+    """Every setting Pulse reads; names are the environment variables."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    ENVIRONMENT: str = "local"
+    API_V1_PREFIX: str = "/api/v1"
+    CORS_ORIGINS: list[str] = Field(default_factory=lambda: ["http://localhost:5173"])
+
+    POSTGRES_HOST: str = "127.0.0.1"
+    POSTGRES_PORT: int = 5432
+    POSTGRES_USER: str = "postgres"
+    POSTGRES_PASSWORD: str = ""
+    POSTGRES_DATABASE: str = "pulse"
+    DATABASE_URL: str | None = None
+    # RDS Proxy IAM authentication: a fresh token replaces the password at each connect.
+    DB_IAM_AUTH: bool = False
+    DB_POOL_SIZE: int = 1
+    AWS_REGION: str = "us-east-1"
+
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    REDIS_KEY_PREFIX: str = "pulse"
+    REDIS_TIMEOUT_SECONDS: float = 0.1
+    CACHE_TTL_SECONDS: int = 3600
+
+    JWT_SECRET_KEY: str = "change-me-local-only-secret-key-0123456789"
+    JWT_ALGORITHM: str = "HS256"
+    JWT_ACCESS_TOKEN_EXPIRE_MINUTES: int = 30
+    JWT_REFRESH_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 7
+    JWT_ISSUER: str = "pulse"
+    JWT_AUDIENCE: str = "pulse-api"
+
+    ETL_SERVICE_URL: str = "http://127.0.0.1:8100"
+    GITHUB_WEBHOOK_SECRET: str = ""
+    INCIDENT_ATTRIBUTION_WINDOW_HOURS: int = 168
+
+    SECRETS_MAX_AGE_SECONDS: int = 300
+
+    @field_validator("CORS_ORIGINS", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL: ``DATABASE_URL`` when set, else built from the ``POSTGRES_*`` parts."""
+        if self.DATABASE_URL:
+            return normalize_database_url(self.DATABASE_URL)
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "postgresql+pg8000",
+            username=self.POSTGRES_USER,
+            password=self.POSTGRES_PASSWORD or None,
+            host=self.POSTGRES_HOST,
+            port=self.POSTGRES_PORT,
+            database=self.POSTGRES_DATABASE,
+        ).render_as_string(hide_password=False)
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs and pin the pg8000 driver."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+pg8000://" + url[len(prefix) :]
+    return url
+
+
+def _resolve_secret(name: str, env: Mapping[str, str]) -> str | None:
+    """The value of secret setting ``name`` from Secrets Manager or SSM, if configured."""
+    from aws_lambda_powertools.utilities import parameters
+
+    max_age = int(env.get("SECRETS_MAX_AGE_SECONDS", "300"))
+    if arn := env.get(f"{name}_SECRET_ARN"):
+        text = str(parameters.get_secret(arn, max_age=max_age))
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(document, dict):
+            value = document.get(name, document.get("password") if name == "POSTGRES_PASSWORD" else None)
+            return None if value is None else str(value)
+        return text
+    if parameter := env.get(f"{name}_SSM_PARAMETER"):
+        return str(parameters.get_parameter(parameter, decrypt=True, max_age=max_age))
+    return None
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, resolving secrets kept in Secrets Manager / SSM."""
+    overrides = {}
+    for name in SECRET_FIELDS:
+        value = _resolve_secret(name, os.environ)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)  # type: ignore[arg-type]  # pydantic coerces the strings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this container, read once."""
+    return load_settings()

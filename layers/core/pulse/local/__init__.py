@@ -1,0 +1,1 @@
+"""The Docker-free local runtime: embedded services, ``pulse serve`` and ``pulse invoke``."""
