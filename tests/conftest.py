@@ -34,9 +34,10 @@ os.environ["DB_POOL_SIZE"] = "4"
 
 def _prepare_database() -> tuple[str, str]:
     """Create this session's database on the configured (or embedded) server; return its URL."""
+    from sqlalchemy.engine import make_url
+
     from pulse.config import normalize_database_url
     from pulse.local.services import create_database, ensure_services
-    from sqlalchemy.engine import make_url
 
     ensure_services()
     server_url = make_url(normalize_database_url(os.environ["DATABASE_URL"]))
@@ -55,9 +56,10 @@ migrate.upgrade(TEST_URL)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from sqlalchemy import create_engine, text
+
     from pulse.cache import get_redis
     from pulse.db import get_engine
-    from sqlalchemy import create_engine, text
 
     get_engine().dispose()
     engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -86,9 +88,10 @@ def _data_tables() -> list[str]:
 @pytest.fixture(autouse=True)
 def clean_state() -> Iterator[None]:
     """Every test starts with empty tables, data version 0 and a closed Redis breaker."""
+    from sqlalchemy import text
+
     from pulse.cache import breaker
     from pulse.db import transaction
-    from sqlalchemy import text
 
     yield
     breaker.reset()
@@ -116,3 +119,39 @@ def lambda_context() -> Any:
     from pulse.local.events import LambdaContext
 
     return LambdaContext(function_name="test")
+
+
+def mint_token(role: str = "admin", teams: tuple[str, ...] = (), subject: str = "1", **overrides: Any) -> str:
+    """An access token with the claims the auth issue fixes, signed with the test key."""
+    import datetime as dt
+
+    import jwt
+
+    from pulse.config import get_settings
+
+    settings = get_settings()
+    now = dt.datetime.now(dt.UTC)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": role,
+        "teams": list(teams),
+        "iat": now,
+        "nbf": now - dt.timedelta(seconds=1),
+        "exp": now + dt.timedelta(minutes=15),
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
+        "jti": uuid.uuid4().hex,
+        "typ": "access",
+        **overrides,
+    }
+    return jwt.encode(claims, settings.JWT_SECRET_KEY, algorithm="HS256")
+
+
+@pytest.fixture
+def auth_headers() -> Any:
+    """``auth_headers(role="admin", teams=())`` → headers with a bearer token for that caller."""
+
+    def make(role: str = "admin", teams: tuple[str, ...] | list[str] = (), **claims: Any) -> dict[str, str]:
+        return {"authorization": f"Bearer {mint_token(role, tuple(teams), **claims)}"}
+
+    return make

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+
 from pulse.handler import create_app, make_handler
 
 SPEC: dict[str, Any] = json.loads((Path(__file__).parent / "openapi.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+
 from pulse import cache, db
 from pulse.config import VERSION, get_settings
 from pulse.errors import ApiError

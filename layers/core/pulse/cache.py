@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import redis
 from aws_lambda_powertools.metrics import MetricUnit
+
 from pulse.config import get_settings
 from pulse.observability import logger, metrics
 

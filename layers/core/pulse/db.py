@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from pulse.config import Settings, get_settings
 from sqlalchemy import Connection, Engine, create_engine, event
+
+from pulse.config import Settings, get_settings
 
 CONNECT_TIMEOUT_SECONDS = 5
 

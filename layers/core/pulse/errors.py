@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pulse.observability import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pulse.observability import logger
 
 
 class ApiError(Exception):

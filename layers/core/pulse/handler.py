@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from mangum import Mangum
+
 from pulse.config import VERSION, get_settings
 from pulse.errors import install_error_handlers
 from pulse.observability import logger, metrics, tracer

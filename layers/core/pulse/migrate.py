@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+
 from pulse.config import get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"

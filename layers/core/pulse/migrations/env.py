@@ -1,8 +1,9 @@
 """Alembic environment: runs against the connection or URL given by ``pulse.migrate``."""
 
 from alembic import context
-from pulse.models import Base
 from sqlalchemy import create_engine
+
+from pulse.models import Base
 
 config = context.config
 target_metadata = Base.metadata

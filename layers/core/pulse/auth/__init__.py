@@ -1,0 +1,1 @@
+"""Authentication and authorization: tokens, API keys, the caller and team scopes."""

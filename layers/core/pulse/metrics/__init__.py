@@ -1,0 +1,1 @@
+"""Metric definitions as SQL over indexed columns; each definition sits next to its query."""
