@@ -87,14 +87,19 @@ def _data_tables() -> list[str]:
 
 @pytest.fixture(autouse=True)
 def clean_state() -> Iterator[None]:
-    """Every test starts with empty tables, data version 0 and a closed Redis breaker."""
+    """Every test starts with empty tables, data version 0, no cached answers and a closed breaker."""
     from sqlalchemy import text
 
-    from pulse.cache import breaker
+    from pulse.cache import breaker, get_redis
     from pulse.db import transaction
 
     yield
     breaker.reset()
+    # Versions restart at 0, so answers cached under them by this test must not outlive it.
+    client = get_redis()
+    stale = list(client.scan_iter(match=f"pulse-test-{SESSION}:*", count=1000))
+    if stale:
+        client.delete(*stale)
     with transaction() as connection:
         tables = ", ".join(f'"{name}"' for name in _data_tables())
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import redis
 from aws_lambda_powertools.metrics import MetricUnit
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pulse.config import get_settings
 from pulse.observability import logger, metrics
@@ -54,7 +56,9 @@ def get_redis() -> redis.Redis:
         settings.REDIS_URL,
         socket_timeout=settings.REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
-        retry_on_timeout=False,
+        # redis-py retries with backoff by default; a dead Redis would then cost seconds per
+        # request instead of one short timeout.
+        retry=Retry(NoBackoff(), retries=0),
         decode_responses=True,
     )
 

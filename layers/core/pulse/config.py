@@ -12,15 +12,21 @@ import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 VERSION = "0.1.0"
 
 # Settings that may come from Secrets Manager / SSM instead of the environment.
-SECRET_FIELDS = ("POSTGRES_PASSWORD", "JWT_SECRET_KEY", "GITHUB_WEBHOOK_SECRET", "DATABASE_URL")
+SECRET_FIELDS = (
+    "POSTGRES_PASSWORD",
+    "JWT_SECRET_KEY",
+    "GITHUB_WEBHOOK_SECRET",
+    "DATABASE_URL",
+    "ETL_SERVICE_TOKEN",
+)
 
 
 class Settings(BaseSettings):
@@ -30,7 +36,9 @@ class Settings(BaseSettings):
 
     ENVIRONMENT: str = "local"
     API_V1_PREFIX: str = "/api/v1"
-    CORS_ORIGINS: list[str] = Field(default_factory=lambda: ["http://localhost:5173"])
+    # NoDecode: the environment gives a comma-separated string, which pydantic-settings would
+    # otherwise try to parse as JSON and reject.
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:5173"])
 
     POSTGRES_HOST: str = "127.0.0.1"
     POSTGRES_PORT: int = 5432
@@ -56,7 +64,19 @@ class Settings(BaseSettings):
     JWT_AUDIENCE: str = "pulse-api"
 
     ETL_SERVICE_URL: str = "http://127.0.0.1:8100"
+    # ETL coordination (pulse.etl): how jobs reach the ETL service and how progress reaches browsers.
+    ETL_TRANSPORT: Literal["http", "sqs"] = "http"
+    ETL_SERVICE_TOKEN: str = ""  # bearer token Pulse presents to the ETL service (http transport)
+    ETL_JOBS_QUEUE_URL: str = ""
+    ETL_DISPATCH_TIMEOUT_SECONDS: float = 3.0
+    ETL_DISPATCH_RETRIES: int = 2
+    ETL_DISPATCH_BACKOFF_SECONDS: float = 0.2
+    WEBSOCKET_ENDPOINT: str = ""  # https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
     GITHUB_WEBHOOK_SECRET: str = ""
+    # Ingest over HTTP (pulse.ingest.webhooks, pulse.ingest.uploads).
+    GITHUB_INCIDENT_LABEL: str = "incident"  # issues with this label are incidents
+    INGEST_UPLOAD_BUCKET: str = ""  # bulk uploads land here (template.yaml IngestUploadBucket)
+    INGEST_UPLOAD_URL_EXPIRES_SECONDS: int = 3600
     INCIDENT_ATTRIBUTION_WINDOW_HOURS: int = 168
 
     SECRETS_MAX_AGE_SECONDS: int = 300
@@ -64,7 +84,9 @@ class Settings(BaseSettings):
     @field_validator("CORS_ORIGINS", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
@@ -95,10 +117,14 @@ def normalize_database_url(url: str) -> str:
 
 def _resolve_secret(name: str, env: Mapping[str, str]) -> str | None:
     """The value of secret setting ``name`` from Secrets Manager or SSM, if configured."""
+    arn, parameter = env.get(f"{name}_SECRET_ARN"), env.get(f"{name}_SSM_PARAMETER")
+    if not arn and not parameter:
+        return None
+    # Imported only when needed: it brings boto3, about 90 ms of cold start.
     from aws_lambda_powertools.utilities import parameters
 
     max_age = int(env.get("SECRETS_MAX_AGE_SECONDS", "300"))
-    if arn := env.get(f"{name}_SECRET_ARN"):
+    if arn:
         text = str(parameters.get_secret(arn, max_age=max_age))
         try:
             document = json.loads(text)
@@ -108,7 +134,7 @@ def _resolve_secret(name: str, env: Mapping[str, str]) -> str | None:
             value = document.get(name, document.get("password") if name == "POSTGRES_PASSWORD" else None)
             return None if value is None else str(value)
         return text
-    if parameter := env.get(f"{name}_SSM_PARAMETER"):
+    if parameter:
         return str(parameters.get_parameter(parameter, decrypt=True, max_age=max_age))
     return None
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 TEXT_TYPES = (
     "text/",
@@ -45,6 +45,17 @@ def is_text(content_type: str | None) -> bool:
     return content_type is None or content_type.split(";")[0].strip().startswith(TEXT_TYPES)
 
 
+def _is_binary(body: bytes, headers: Mapping[str, str]) -> bool:
+    """Whether API Gateway would base64 the body: not a text type, compressed, or not UTF-8."""
+    if not is_text(headers.get("content-type")) or headers.get("content-encoding", "identity") != "identity":
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def http_event(
     method: str,
     path: str,
@@ -52,6 +63,7 @@ def http_event(
     route_key: str | None = None,
     path_parameters: Mapping[str, str] | None = None,
     query: Iterable[tuple[str, str]] = (),
+    raw_query: str | None = None,
     headers: Iterable[tuple[str, str]] = (),
     body: bytes | None = None,
     source_ip: str = "127.0.0.1",
@@ -61,8 +73,11 @@ def http_event(
     """An HTTP API v2 event as API Gateway sends it to a Lambda integration.
 
     Headers are lower-cased and repeated ones joined with commas; repeated query keys are joined
-    with commas in ``queryStringParameters`` (the raw string keeps each); cookies move from the
-    ``cookie`` header to ``cookies``; a body that is not text is base64 encoded.
+    with commas in ``queryStringParameters`` while ``rawQueryString`` keeps each (``raw_query``, the
+    string as received, wins over re-encoding ``query``); cookies move from the ``cookie`` header
+    to ``cookies``; a body that is not text (by content type, content encoding or UTF-8
+    validity) is base64 encoded. API Gateway's forwarding headers
+    (``x-forwarded-*``, ``x-amzn-trace-id``) are added when absent.
     """
     joined_headers: dict[str, str] = {}
     cookies: list[str] = []
@@ -72,15 +87,19 @@ def http_event(
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
             continue
         joined_headers[lower] = f"{joined_headers[lower]},{value}" if lower in joined_headers else value
-    query = list(query)
+    query = list(query) if raw_query is None else parse_qsl(raw_query, keep_blank_values=True)
     parameters: dict[str, str] = {}
     for name, value in query:
         parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
-    raw_query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
+    if raw_query is None:
+        raw_query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
     now = dt.datetime.now(dt.UTC)
-    request_id = base64.b32encode(uuid.uuid4().bytes).decode()[:16]
-    content_type = joined_headers.get("content-type")
-    encoded = body is not None and not is_text(content_type)
+    request_id = base64.b64encode(uuid.uuid4().bytes[:11]).decode()
+    joined_headers.setdefault("x-forwarded-for", source_ip)
+    joined_headers.setdefault("x-forwarded-port", "443")
+    joined_headers.setdefault("x-forwarded-proto", "https")
+    joined_headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}")
+    encoded = body is not None and _is_binary(body, joined_headers)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key or f"{method.upper()} {path}",
@@ -126,3 +145,18 @@ def response_body(response: Mapping[str, Any]) -> bytes:
     if response.get("isBase64Encoded"):
         return base64.b64decode(body)
     return str(body).encode("utf-8")
+
+
+def authorizer_event(event: Mapping[str, Any], identity_source: list[str]) -> dict[str, Any]:
+    """The payload 2.0 REQUEST event a Lambda authorizer receives for a request's ``event``.
+
+    It is the request event without its body, plus ``type``, ``routeArn`` and ``identitySource``.
+    """
+    context = event["requestContext"]
+    http = context["http"]
+    route_arn = (
+        f"arn:aws:execute-api:us-east-1:{context['accountId']}:{context['apiId']}/"
+        f"{context['stage']}/{http['method']}{http['path']}"
+    )
+    request = {key: value for key, value in event.items() if key not in ("body", "isBase64Encoded")}
+    return {**request, "type": "REQUEST", "routeArn": route_arn, "identitySource": identity_source}

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from pulse.local.gateway import Gateway, Response
 
@@ -48,6 +47,11 @@ class LocalApi:
                 message = await receive()
             await send({"type": "lifespan.shutdown.complete"})
             return
+        if scope["type"] == "websocket":
+            from pulse.local.websocket import serve_websocket
+
+            await serve_websocket(self.gateway, scope, receive, send, self.executor)
+            return
         if scope["type"] != "http":
             return
         body = b""
@@ -56,15 +60,21 @@ class LocalApi:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in scope["headers"]
+            if name.lower() not in (b"x-forwarded-proto", b"x-forwarded-port")
+        ]
+        server = scope.get("server") or ("127.0.0.1", 0)
+        # API Gateway sets these; here they describe this server, so redirects stay on it.
+        headers += [("x-forwarded-proto", scope.get("scheme", "http")), ("x-forwarded-port", str(server[1]))]
         client = scope.get("client") or ("127.0.0.1", 0)
 
         def call() -> Response:
             return self.gateway.request(
                 scope["method"],
                 scope["path"],
-                query=query,
+                raw_query=scope.get("query_string", b"").decode("latin-1"),
                 headers=headers,
                 body=body if body else None,
                 source_ip=client[0],
@@ -78,9 +88,15 @@ class LocalApi:
         await send({"type": "http.response.body", "body": response.body})
 
 
-def serve(template: str | Path = "template.yaml", host: str = "127.0.0.1", port: int = 3000) -> None:
+def serve(
+    template: str | Path = "template.yaml",
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    parameters: Mapping[str, str] | None = None,
+) -> None:
     """Serve the template's HTTP API on ``host:port`` until interrupted."""
     import uvicorn
 
     os.environ.setdefault("DB_POOL_SIZE", str(WORKERS))
-    uvicorn.run(LocalApi(Gateway(template)), host=host, port=port, log_level="info")
+    gateway = Gateway(template, parameters=parameters)
+    uvicorn.run(LocalApi(gateway), host=host, port=port, log_level="info")

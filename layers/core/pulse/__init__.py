@@ -1,0 +1,1 @@
+"""Pulse: the core layer shared by every function (config, db, cache, auth, models, metrics)."""

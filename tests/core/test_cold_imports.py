@@ -1,0 +1,50 @@
+"""What a cold start imports: nothing a request does not need (see bench/cold_start.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pulse.observability import tracing_enabled
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("pandas", "numpy", "boto3", "aws_xray_sdk.core", "alembic", "argon2")
+
+PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import app
+print(json.dumps([name for name in json.loads(sys.argv[2]) if name in sys.modules]))
+"""
+
+
+@pytest.mark.parametrize("group", ["health", "docs"])
+def test_function_import_loads_no_heavy_module(group):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("LAMBDA_", "POWERTOOLS_TRACE"))}
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, str(ROOT / "functions" / group), json.dumps(HEAVY)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert json.loads(completed.stdout.splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "enabled"),
+    [
+        ({"LAMBDA_TASK_ROOT": "/var/task"}, True),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, False),
+        ({}, False),
+    ],
+)
+def test_tracing_is_on_in_lambda_only(environ, enabled):
+    assert tracing_enabled(environ) is enabled
