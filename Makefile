@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SAM := .pulse/tools/sam/bin/sam
 PORT ?= 3000
 
-.PHONY: run test lint typecheck unit install openapi sam-validate sam-build bench clean
+.PHONY: run test lint typecheck unit install openapi sam-validate sam-build bench bench-cold-start bench-dora bench-github bench-seed-large clean bench-portfolio bench-import bench-executive bench-ingest-http
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,39 @@ sam-validate: $(SAM)
 sam-build: $(SAM)
 	$(SAM) build
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.cold_start
+bench: bench-cold-start
+
+## Cold start of every function (fresh process: import + first invocation) against bare FastAPI + Mangum.
+bench-cold-start: $(STAMP)
+	$(BIN)/python -m bench.cold_start $(BENCH_ARGS)
+
+## Ingest over HTTP: 5 MB NDJSON batches (records/s) and signed GitHub webhooks (p50) through the handler.
+bench-ingest-http: $(STAMP)
+	$(BIN)/python -m bench.ingest_http $(BENCH_ARGS)
+
+## DORA summary latency on the small and large demo orgs (seeds pulse_bench_<scale> once).
+bench-dora: $(STAMP)
+	$(BIN)/python -m bench.dora $(BENCH_ARGS)
+
+## GitHub analytics latency (PR page + summary, insights, contributors) on the demo orgs.
+bench-github: $(STAMP)
+	$(BIN)/python -m bench.github $(BENCH_ARGS)
+
+## Portfolio /teams, /alignment, /projects latency, uncached, on the small and large demo orgs.
+bench-portfolio: $(STAMP)
+	$(BIN)/python -m bench.portfolio $(BENCH_ARGS)
+
+## Executive cards (uncached, cached), risks, trends, report and cold starts on the demo orgs.
+bench-executive: $(STAMP)
+	$(BIN)/python -m bench.executive $(BENCH_ARGS)
+
+## pulse seed-demo --scale large into a fresh database (budget 180 s), against generation alone.
+bench-seed-large: $(STAMP)
+	$(BIN)/python -m bench.seed_demo --scale large $(BENCH_ARGS)
+
+## pulse import of a generated 1,000,000-line file into a fresh database, against row-by-row inserts.
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.import_throughput $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -14,7 +14,13 @@ Command = Callable[[argparse.Namespace], int]
 
 def _with_services(args: argparse.Namespace) -> None:
     """Start embedded PostgreSQL/Redis when no DATABASE_URL/REDIS_URL is configured."""
+    import os
+
     from pulse.local.services import ensure_services
+
+    # Bulk loads and migrations run statements far longer than a request's budget.
+    if args.command != "serve":
+        os.environ.setdefault("DB_SOCKET_TIMEOUT_SECONDS", "0")
 
     for name, url in ensure_services().items():
         print(f"embedded {name}={url}", file=sys.stderr)
@@ -24,7 +30,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _with_services(args)
     from pulse.local.server import serve
 
-    serve(template=args.template, host=args.host, port=args.port)
+    parameters = dict(item.split("=", 1) for item in args.parameter_overrides)
+    serve(template=args.template, host=args.host, port=args.port, parameters=parameters)
     return 0
 
 
@@ -77,6 +84,12 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return write_merged_openapi(template=args.template, output=args.output, check=args.check)
 
 
+def _key_value(text: str) -> str:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pulse", description=__doc__)
     parser.add_argument("--template", default="template.yaml", help="SAM template (default: template.yaml)")
@@ -85,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API locally like API Gateway, without Docker")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--parameter-overrides",
+        nargs="*",
+        default=[],
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="template parameters, as sam deploy takes them (e.g. CorsOrigins=http://localhost:3001)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     invoke = commands.add_parser("invoke", help="invoke one function with an event, like sam local invoke")

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # RDS Proxy IAM authentication: a fresh token replaces the password at each connect.
     DB_IAM_AUTH: bool = False
     DB_POOL_SIZE: int = 1
+    # pg8000 applies its timeout to every socket read, not just the connect: it bounds each
+    # statement. 25 s keeps a stuck query below Lambda's 29 s so the caller gets an error
+    # envelope; 0 (what the pulse CLI uses for bulk loads) means no limit.
+    DB_SOCKET_TIMEOUT_SECONDS: float = 25.0
     AWS_REGION: str = "us-east-1"
 
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
@@ -78,6 +82,20 @@ class Settings(BaseSettings):
     INGEST_UPLOAD_BUCKET: str = ""  # bulk uploads land here (template.yaml IngestUploadBucket)
     INGEST_UPLOAD_URL_EXPIRES_SECONDS: int = 3600
     INCIDENT_ATTRIBUTION_WINDOW_HOURS: int = 168
+    # Executive risk findings (pulse.metrics.executive): portfolio-executive.md's default thresholds.
+    RISK_SLOWDOWN_INCREASE: float = 0.25  # median PR cycle time this period >= previous * (1 + this)
+    RISK_SLOWDOWN_MIN_PRS: int = 10  # PRs with a cycle time, in each period
+    RISK_CHANGE_FAILURE_RATE: float = 0.15  # change failure rate above this (and above previous)
+    RISK_PICKUP_HOURS: float = 24.0  # median pickup time above this
+    RISK_WAITING_SHARE: float = 0.20  # or more than this share of open PRs waiting for a first review
+    RISK_WAITING_HOURS: float = 48.0  # ... for over this long
+    RISK_CONCENTRATION_SHARE: float = 0.5  # one contributor's share of a repository's commits
+    RISK_CONCENTRATION_MIN_COMMITS: int = 20
+    RISK_OBJECTIVE_PROBABILITY: float = 0.5  # probability_by_target below this
+    RISK_COVERAGE_DROP_POINTS: float = 5.0  # coverage fell by this many percentage points or more
+    RISK_STALE_DAYS: int = 30  # PRs open longer than this
+    RISK_SURGE_P_VALUE: float = 0.05  # one-sided Poisson rate test
+    RISK_SURGE_MIN_INCIDENTS: int = 3
 
     SECRETS_MAX_AGE_SECONDS: int = 300
 

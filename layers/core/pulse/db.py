@@ -9,6 +9,8 @@ Pool settings for Lambda behind RDS Proxy:
   (its idle client timeout); the ping replaces it instead of failing the request.
 - ``pool_recycle=300``: reconnect before the proxy's idle timeout and before an IAM token's
   15-minute lifetime matters (tokens are only checked at connect time).
+- ``DB_SOCKET_TIMEOUT_SECONDS`` (25 s): pg8000's socket timeout bounds every read, so it is
+  a per-statement limit kept under Lambda's 29 s; the ``pulse`` CLI lifts it for bulk work.
 - With ``DB_IAM_AUTH`` a fresh ``generate_db_auth_token`` is injected at each connect, over TLS
   (RDS Proxy requires TLS for IAM authentication).
 """
@@ -25,12 +27,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from pulse.config import Settings, get_settings
 
-CONNECT_TIMEOUT_SECONDS = 5
-
 
 def build_engine(settings: Settings) -> Engine:
     """Create an engine with the pool and authentication settings described above."""
-    connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+    connect_args: dict[str, Any] = {"timeout": settings.DB_SOCKET_TIMEOUT_SECONDS or None}
     if settings.DB_IAM_AUTH:
         connect_args["ssl_context"] = ssl.create_default_context()
     elif "unix_sock=" in settings.database_url:

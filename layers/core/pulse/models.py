@@ -2,10 +2,18 @@
 
 Natural keys from the ingest format are unique constraints; rows carry surrogate integer ids so
 the metric joins stay narrow. A record referenced before it is described is a *placeholder*: a
-row with only its natural key (``name``/``authored_at``/``created_at`` null) that its own record
-fills in later.
+row with only its natural key (``name``/``authored_at``/``state``/``title`` null) that its own
+record fills in later. Key columns use the ``C`` collation: they are identifiers compared
+bytewise, which keeps the unique indexes the loader probes millions of times cheap.
 
-Every index names the query it serves. Metric queries live in ``pulse.metrics``.
+Foreign keys: dimension tables (teams, repositories, contributors, objectives) have them; the
+fact tables that ``pulse import`` bulk-loads (commits, pull requests, reviews, deployments, the
+link and derived tables...) do not. The loader is their only writer and resolves every
+reference by a join after creating placeholders, so no reference can dangle, while a foreign
+key would cost a trigger call per inserted row (about half the load time of commits, measured).
+
+Every index names the query it serves (``docs/schema.md`` lists them). Metric queries live in
+``pulse.metrics``.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -28,10 +37,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Timestamp = DateTime(timezone=True)
+Key = Text(collation="C")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -50,8 +60,8 @@ class Team(Base):
     __tablename__ = "teams"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(Text, unique=True)
-    name: Mapped[str | None] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Key, unique=True)
+    name: Mapped[str | None] = mapped_column(Text)  # null: placeholder
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
 
 
@@ -59,7 +69,7 @@ class Repository(Base):
     __tablename__ = "repositories"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(Text, unique=True)  # owner/name
+    key: Mapped[str] = mapped_column(Key, unique=True)  # owner/name
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)  # team scopes
     project: Mapped[str | None] = mapped_column(Text, index=True)  # portfolio /projects
     default_branch: Mapped[str | None] = mapped_column(Text)
@@ -69,30 +79,31 @@ class Contributor(Base):
     __tablename__ = "contributors"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    login: Mapped[str] = mapped_column(Text, unique=True)
+    login: Mapped[str] = mapped_column(Key, unique=True)
     name: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)  # team scopes
     is_bot: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class Commit(Base):
     __tablename__ = "commits"
     __table_args__ = (
+        # upsert key; a PR's merge commit and a deployment's sha are looked up by it
         UniqueConstraint("repository_id", "sha"),
-        # repository insights: commit heatmap and weekly counts per repository in a window
+        # commits of a repository in a window: repository insights (heatmap, weekly commits),
+        # knowledge concentration, contributor stats scoped to teams; and the loader's
+        # per-repository reads when it resolves what deployments ship
         Index("ix_commits_repository_authored", "repository_id", "authored_at"),
-        # contributor stats: commits and active days per author in a window
-        Index("ix_commits_author_authored", "author_id", "authored_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
-    sha: Mapped[str] = mapped_column(Text)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    repository_id: Mapped[int] = mapped_column(Integer)
+    sha: Mapped[str] = mapped_column(Key)
+    author_id: Mapped[int | None] = mapped_column(Integer)
     authored_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)  # null: placeholder
     committed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    parents: Mapped[list[str] | None] = mapped_column(ARRAY(Text))  # null: graph unknown
+    parents: Mapped[list[str] | None] = mapped_column(ARRAY(Text))  # null: graph unknown here
     additions: Mapped[int | None] = mapped_column(Integer)
     deletions: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str | None] = mapped_column(Text)
@@ -101,21 +112,20 @@ class Commit(Base):
 class PullRequest(Base):
     __tablename__ = "pull_requests"
     __table_args__ = (
+        # upsert key; reviews and work items reference a PR by it
         UniqueConstraint("repository_id", "number"),
         # /pull-requests: merged PRs whose merged_at is in the window, ordered by merged_at
         Index("ix_pull_requests_merged_at", "merged_at", postgresql_where=text("merged_at IS NOT NULL")),
-        # repository-filtered PR queries and repository insights
+        # the same, filtered by repository (team scopes), and repository insights
         Index("ix_pull_requests_repository_merged", "repository_id", "merged_at"),
-        # stale / open PR findings and branch strategy (created in window)
+        # PRs opened in a window (contributor stats), open and stale PR findings
         Index("ix_pull_requests_repository_created", "repository_id", "created_at"),
-        # PR deploy stage: the first deployment shipping merge_commit_sha
-        Index("ix_pull_requests_merge_commit", "repository_id", "merge_commit_sha"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    repository_id: Mapped[int] = mapped_column(Integer)
     number: Mapped[int] = mapped_column(Integer)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str | None] = mapped_column(Text)  # null: placeholder
     draft: Mapped[bool | None] = mapped_column(Boolean)
@@ -123,7 +133,7 @@ class PullRequest(Base):
     ready_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     merged_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     closed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    merge_commit_sha: Mapped[str | None] = mapped_column(Text)
+    merge_commit_sha: Mapped[str | None] = mapped_column(Key)
     base_branch: Mapped[str | None] = mapped_column(Text)
     head_branch: Mapped[str | None] = mapped_column(Text)
     additions: Mapped[int | None] = mapped_column(Integer)
@@ -133,28 +143,28 @@ class PullRequest(Base):
 
 
 class PullRequestCommit(Base):
+    """The commits a pull request lists (its ``commits``)."""
+
     __tablename__ = "pull_request_commits"
 
-    pull_request_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"), primary_key=True)
-    # first_commit_at: the earliest authored_at of the PR's commits (PK prefix serves it)
-    commit_id: Mapped[int] = mapped_column(ForeignKey("commits.id"), primary_key=True)
+    # first_commit_at: the earliest authored_at of a PR's commits (the primary key serves it)
+    pull_request_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    commit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
 class Review(Base):
     __tablename__ = "reviews"
     __table_args__ = (
-        UniqueConstraint("repository_id", "external_id"),
+        UniqueConstraint("repository_id", "external_id"),  # upsert key
         # pickup/review stages: first non-author review of a PR at or after ready_at
         Index("ix_reviews_pull_request_submitted", "pull_request_id", "submitted_at"),
-        # contributor stats: reviews given per reviewer in a window
-        Index("ix_reviews_reviewer_submitted", "reviewer_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
-    external_id: Mapped[str] = mapped_column(Text)  # the record's `id`
-    pull_request_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"))
-    reviewer_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    repository_id: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str] = mapped_column(Key)  # the record's `id`
+    pull_request_id: Mapped[int] = mapped_column(BigInteger)
+    reviewer_id: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
@@ -169,19 +179,20 @@ class Deployment(Base):
             "finished_at",
             postgresql_where=text("status = 'success'"),
         ),
-        # incident attribution (latest deployment of a repository at or before an incident) and
-        # rule 2 of "commits shipped" (earlier deployments of the same repository/environment)
+        # the same filtered by repository; incident attribution (latest deployment of a
+        # repository at or before an incident); the loader's "commits shipped" resolution
         Index("ix_deployments_repository_env_finished", "repository_id", "environment", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    external_id: Mapped[str] = mapped_column(Text, unique=True)  # the record's `id`
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
-    environment: Mapped[str] = mapped_column(Text)
+    # upsert key; incidents name their deployment by it
+    external_id: Mapped[str] = mapped_column(Key, unique=True)  # the record's `id`
+    repository_id: Mapped[int] = mapped_column(Integer)
+    environment: Mapped[str] = mapped_column(Key)
     status: Mapped[str] = mapped_column(Text)
     started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     finished_at: Mapped[dt.datetime] = mapped_column(Timestamp)
-    sha: Mapped[str | None] = mapped_column(Text)
+    sha: Mapped[str | None] = mapped_column(Key)
     listed_commits: Mapped[list[str] | None] = mapped_column(ARRAY(Text))  # the record's `commits`
     kind: Mapped[str] = mapped_column(Text, server_default=text("'regular'"))
 
@@ -191,11 +202,9 @@ class DeploymentCommit(Base):
 
     __tablename__ = "deployment_commits"
 
-    deployment_id: Mapped[int] = mapped_column(
-        ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True
-    )
-    # "which deployments ship this commit" (first deployment of a PR's merge commit)
-    commit_id: Mapped[int] = mapped_column(ForeignKey("commits.id"), primary_key=True, index=True)
+    # the commits of a deployment (batch size); the loader replaces a deployment's set by it
+    deployment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    commit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
 class CommitFirstDeployment(Base):
@@ -203,14 +212,95 @@ class CommitFirstDeployment(Base):
 
     __tablename__ = "commit_first_deployments"
     __table_args__ = (
-        # lead time for changes: commits whose first deployment finishes in the window
-        Index("ix_commit_first_deployments_env_finished", "environment", "finished_at"),
+        # lead time for changes (pulse.metrics.dora): an index-only scan of the changes whose
+        # first deployment finishes in the window, per repository of a scope or team, or for the
+        # whole organisation (PostgreSQL 18 skip-scans repository_id: one descent per repository)
+        Index(
+            "ix_commit_first_deployments_lead_time",
+            "environment",
+            "repository_id",
+            "finished_at",
+            postgresql_include=["authored_at"],
+        ),
     )
 
-    commit_id: Mapped[int] = mapped_column(ForeignKey("commits.id"), primary_key=True)
-    environment: Mapped[str] = mapped_column(Text, primary_key=True)
-    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
-    finished_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    # PR deploy stage: when the merge commit first reached production (primary key)
+    commit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    environment: Mapped[str] = mapped_column(Key, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[dt.datetime] = mapped_column(Timestamp)  # the deployment's, copied
+    # The commit's, copied so that lead time never joins 10^5 commits (migration 0005 keeps them
+    # in step with triggers: filled on insert when the writer leaves them null, and updated when
+    # a commit's authored_at changes).
+    repository_id: Mapped[int | None] = mapped_column(Integer)
+    authored_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class PullRequestStage(Base):
+    """A PR's stage ends beside a copy of its own times and size (derived at ingest, 0006).
+
+    ``pulse.metrics.pull_requests`` defines every column (``stage_ends_sql``) and keeps the
+    table current (``refresh_stages``), so pooling a window's PR stages reads this table alone.
+    """
+
+    __tablename__ = "pull_request_stages"
+    __table_args__ = (
+        # /pull-requests (keyset pages, pooled summary), trends, insights: PRs merged in a
+        # window, in order; the summary and trends read it alone (index-only scan)
+        Index(
+            "ix_pull_request_stages_merged",
+            "merged_at",
+            "pull_request_id",
+            postgresql_include=[
+                "repository_id",
+                "author_id",
+                "additions",
+                "deletions",
+                "approved",
+                "coding_hours",
+                "pickup_hours",
+                "review_hours",
+                "deploy_hours",
+                "cycle_hours",
+            ],
+            postgresql_where=text("merged_at IS NOT NULL"),
+        ),
+        # /contributors: the reviews a page of people received (their PRs, then their reviews)
+        Index("ix_pull_request_stages_author", "author_id"),
+    )
+
+    pull_request_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    ready_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    merged_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    additions: Mapped[int | None] = mapped_column(Integer)
+    deletions: Mapped[int | None] = mapped_column(Integer)
+    first_commit_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    first_review_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    review_count: Mapped[int] = mapped_column(Integer)
+    approved: Mapped[bool] = mapped_column(Boolean)
+    production_deployed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # the stages in hours, deploy and cycle against production
+    coding_hours: Mapped[float | None] = mapped_column(Float)
+    pickup_hours: Mapped[float | None] = mapped_column(Float)
+    review_hours: Mapped[float | None] = mapped_column(Float)
+    deploy_hours: Mapped[float | None] = mapped_column(Float)
+    cycle_hours: Mapped[float | None] = mapped_column(Float)
+
+
+# GitHub analytics' org-wide windows (migration 0006), index-only:
+# /contributors commits authored in a window
+Index("ix_commits_authored", Commit.authored_at, postgresql_include=["author_id", "repository_id"])
+# /contributors PRs opened in a window
+Index("ix_pull_requests_created", PullRequest.created_at, postgresql_include=["author_id", "repository_id"])
+# /contributors reviews submitted in a window
+Index(
+    "ix_reviews_submitted",
+    Review.submitted_at,
+    postgresql_include=["reviewer_id", "pull_request_id", "repository_id"],
+)
 
 
 class Incident(Base):
@@ -218,29 +308,31 @@ class Incident(Base):
     __table_args__ = (
         # time to restore: incidents created in the window
         Index("ix_incidents_created", "created_at"),
+        # the same filtered by repository; change failure attribution by repository and time
         Index("ix_incidents_repository_created", "repository_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    external_id: Mapped[str] = mapped_column(Text, unique=True)
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    external_id: Mapped[str] = mapped_column(Key, unique=True)  # upsert key
+    repository_id: Mapped[int] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(Text)
     severity: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     # The causing deployment's record id; a deployment that has not arrived yet is fine.
-    deployment_external_id: Mapped[str | None] = mapped_column(Text, index=True)
+    # Change failure rate: the incidents naming a deployment.
+    deployment_external_id: Mapped[str | None] = mapped_column(Key, index=True)
 
 
 class QualityMeasurement(Base):
     __tablename__ = "quality_measurements"
-    # code quality: latest and per-interval measurements of a repository (unique index serves it)
+    # upsert key; code quality: latest and per-interval measurements of a repository
     __table_args__ = (UniqueConstraint("repository_id", "measured_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    repository_id: Mapped[int] = mapped_column(Integer)
     measured_at: Mapped[dt.datetime] = mapped_column(Timestamp)
-    sha: Mapped[str | None] = mapped_column(Text)
+    sha: Mapped[str | None] = mapped_column(Key)
     coverage: Mapped[float | None] = mapped_column(Float)
     complexity: Mapped[float | None] = mapped_column(Float)
     duplication: Mapped[float | None] = mapped_column(Float)
@@ -252,9 +344,9 @@ class Objective(Base):
     __tablename__ = "objectives"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(Text, unique=True)
+    key: Mapped[str] = mapped_column(Key, unique=True)
     title: Mapped[str | None] = mapped_column(Text)  # null: placeholder
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)  # team scopes
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     target_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str | None] = mapped_column(Text)
@@ -268,12 +360,12 @@ class WorkItem(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    key: Mapped[str] = mapped_column(Text, unique=True)
+    key: Mapped[str] = mapped_column(Key, unique=True)  # upsert key
     title: Mapped[str] = mapped_column(Text)
-    type: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(Text)  # feature / bug / chore (the record's `kind`)
     # objective progress and forecasts: the work items of an objective
-    objective_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"), index=True)
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    objective_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    team_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
@@ -284,11 +376,9 @@ class WorkItem(Base):
 class WorkItemPullRequest(Base):
     __tablename__ = "work_item_pull_requests"
 
-    work_item_id: Mapped[int] = mapped_column(
-        ForeignKey("work_items.id", ondelete="CASCADE"), primary_key=True
-    )
+    work_item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     # alignment coverage: is a merged PR linked to any work item
-    pull_request_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"), primary_key=True, index=True)
+    pull_request_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
 
 
 class DataState(Base):
@@ -299,3 +389,177 @@ class DataState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, server_default=text("1"))
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     updated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class User(Base):
+    """A person who signs in (migration 0002). Passwords are argon2id hashes (``pulse.auth``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'executive', 'manager', 'member')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(Text, unique=True)  # stored lower-cased; login looks it up
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+
+
+class UserTeam(Base):
+    """A user's teams: what managers and members may see (with the teams' descendants)."""
+
+    __tablename__ = "user_teams"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # team deletion cascades here
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ApiKey(Base):
+    """A machine credential ``pulse_{id}_{secret}``; only the secret's SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint("scopes <@ ARRAY['ingest', 'etl']::text[]", name="scopes"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)  # public, the lookup key
+    name: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+# ETL coordination (pulse.etl): settings history, jobs, the status reports they received, schedule fires.
+
+
+class EtlSettingsVersion(Base):
+    """Every saved version of the ETL settings: the newest is current; who and when is the history."""
+
+    __tablename__ = "etl_settings_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settings: Mapped[dict[str, object]] = mapped_column(JSONB)
+    changed_by: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+
+
+class EtlJob(Base):
+    __tablename__ = "etl_jobs"
+    __table_args__ = (
+        CheckConstraint("type IN ('incremental', 'full')", name="type"),
+        CheckConstraint(
+            "status IN ('queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled')", name="status"
+        ),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
+        # GET /etl/jobs?status=... newest first
+        Index("ix_etl_jobs_status_created", "status", "created_at"),
+        # GET /etl/jobs newest first
+        Index("ix_etl_jobs_created", "created_at"),
+        # Idempotency-Key lookups (same caller, same key)
+        Index(
+            "ix_etl_jobs_idempotency",
+            "requested_by",
+            "idempotency_key",
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    type: Mapped[str] = mapped_column(Text)
+    repositories: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    status: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
+    progress: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(Text)  # api, schedule or retry
+    schedule_name: Mapped[str | None] = mapped_column(Text)
+    retry_of: Mapped[str | None] = mapped_column(ForeignKey("etl_jobs.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    request_fingerprint: Mapped[str | None] = mapped_column(Text)
+    settings_version: Mapped[int] = mapped_column(Integer)
+    transport: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class EtlJobEvent(Base):
+    """A status report about a job, kept whether or not it moved the job (``applied``)."""
+
+    __tablename__ = "etl_job_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # a job's events in order (GET /etl/jobs/{id})
+    job_id: Mapped[str] = mapped_column(ForeignKey("etl_jobs.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(Text)
+    progress: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    counts: Mapped[dict[str, int] | None] = mapped_column(JSONB)
+    source: Mapped[str] = mapped_column(Text)  # pulse, http or sqs
+    applied: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+
+
+class EtlScheduleFire(Base):
+    """One firing of a settings schedule; the primary key makes a repeated EventBridge tick harmless."""
+
+    __tablename__ = "etl_schedule_fires"
+
+    schedule_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    fire_at: Mapped[dt.datetime] = mapped_column(Timestamp, primary_key=True)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("etl_jobs.id", ondelete="SET NULL"))
+    skipped: Mapped[str | None] = mapped_column(Text)  # why no job was created
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+
+
+# Ingest over HTTP (pulse.ingest.uploads, pulse.ingest.webhooks): bulk upload jobs, webhook deliveries.
+
+
+class IngestJob(Base):
+    """A bulk upload: created with a presigned S3 URL, imported when S3 reports the object."""
+
+    __tablename__ = "ingest_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('awaiting_upload', 'running', 'succeeded', 'failed')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'awaiting_upload'"))
+    # the S3 ObjectCreated event finds its job by key
+    object_key: Mapped[str] = mapped_column(Text, unique=True)
+    created_by: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    lines_read: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    accepted: Mapped[int | None] = mapped_column(BigInteger)
+    changed: Mapped[int | None] = mapped_column(BigInteger)
+    by_type: Mapped[dict[str, int] | None] = mapped_column(JSONB)
+    data_version: Mapped[int | None] = mapped_column(BigInteger)
+    error_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    errors: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # first ones only
+    error: Mapped[str | None] = mapped_column(Text)  # why a job failed other than bad lines
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class WebhookDelivery(Base):
+    """A webhook delivery already handled; the primary key makes a redelivery change nothing."""
+
+    __tablename__ = "webhook_deliveries"
+
+    source: Mapped[str] = mapped_column(Text, primary_key=True)  # github
+    delivery_id: Mapped[str] = mapped_column(Text, primary_key=True)  # X-GitHub-Delivery
+    event: Mapped[str] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)  # applied or ignored
+    records: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    changed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    skipped: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    received_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))

@@ -3,16 +3,25 @@
 API Gateway puts the authorizer's ``context`` at ``requestContext.authorizer.lambda``; values
 there can only be strings, numbers or booleans, so team keys and scopes travel comma-separated.
 Functions enforce roles and scopes again from this context (defense in depth).
+
+``current_caller`` also re-checks what may have changed since the authorizer's answer was cached
+(``ReauthorizeEvery``, five minutes): the token's expiry and its revocation. A context that
+carries a failure instead of an identity (``pulse.auth.authorizer``) becomes a 401 with the
+envelope. API Gateway alone writes ``requestContext``, so the context is trusted as given.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 
+from pulse.auth import revocation
+from pulse.auth.errors import MISSING_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, Unauthorized
+from pulse.auth.tokens import LEEWAY_SECONDS
 from pulse.errors import ApiError
 
 Role = Literal["admin", "executive", "manager", "member"]
@@ -26,6 +35,12 @@ class Caller:
     role: str | None = None
     teams: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
+    # From an access token (None for API keys and hand-made contexts): what logout revokes and
+    # what current_caller re-checks.
+    token_id: str | None = None
+    family: str | None = None
+    issued_at: float | None = None
+    expires_at: float | None = None
 
     @property
     def sees_everything(self) -> bool:
@@ -53,18 +68,53 @@ def caller_from_context(context: dict[str, Any]) -> Caller | None:
         role=str(context["role"]) if context.get("role") else None,
         teams=_split(context.get("teams")),
         scopes=_split(context.get("scopes")),
+        token_id=str(context["jti"]) if context.get("jti") else None,
+        family=str(context["fam"]) if context.get("fam") else None,
+        issued_at=_number(context.get("iat")),
+        expires_at=_number(context.get("exp")),
     )
 
 
-def current_caller(request: Request) -> Caller:
-    """The caller of this request; 401 with the envelope when there is none."""
+def _number(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def authorizer_context(request: Request) -> dict[str, Any]:
+    """``requestContext.authorizer.lambda`` of the request's event ({} when there is none)."""
     event = request.scope.get("aws.event") or {}
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    caller = caller_from_context(authorizer.get("lambda") or {})
+    context = authorizer.get("lambda") or {}
+    return context if isinstance(context, dict) else {}
+
+
+def source_ip(request: Request) -> str:
+    """The client address API Gateway saw."""
+    event = request.scope.get("aws.event") or {}
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return str(http.get("sourceIp") or (request.client.host if request.client else "unknown"))
+
+
+def current_caller(request: Request) -> Caller:
+    """The caller of this request; 401 with the envelope when there is none or it lapsed."""
+    context = authorizer_context(request)
+    if context.get("error"):
+        raise Unauthorized(str(context["error"]), str(context.get("message") or "Authentication failed."))
+    caller = caller_from_context(context)
     if caller is None:
-        raise ApiError(
-            401, "unauthorized", "Authentication required.", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise Unauthorized(MISSING_TOKEN, "Authentication required: send 'Authorization: Bearer <token>'.")
+    if caller.expires_at is not None and time.time() > caller.expires_at + LEEWAY_SECONDS:
+        raise Unauthorized(TOKEN_EXPIRED, "The token has expired.")
+    if revocation.is_revoked(
+        kind=caller.kind,
+        subject=caller.subject,
+        token_id=caller.token_id,
+        family=caller.family,
+        issued_at=caller.issued_at,
+    ):
+        raise Unauthorized(TOKEN_REVOKED, "The token has been revoked.")
     return caller
 
 
@@ -103,3 +153,5 @@ def require_user(caller: CallerDep) -> Caller:
 
 
 UserDep = Annotated[Caller, Depends(require_user)]
+
+AdminDep = Annotated[Caller, Depends(require_roles("admin"))]

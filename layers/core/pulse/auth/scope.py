@@ -67,9 +67,7 @@ def resolve_scope(
         known: dict[str, int] = dict(
             connection.execute(
                 text("SELECT key, id FROM teams WHERE key = ANY(:keys)"), {"keys": list(team_keys)}
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         for key in team_keys:
             if key not in known:

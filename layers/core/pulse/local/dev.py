@@ -22,6 +22,15 @@ def main(argv: list[str] | None = None) -> int:
 
     migrate.upgrade()
 
+    from pulse.demo.cli import seed_demo
+
+    # Once: a database that already holds repositories (an earlier run, real data) is left alone.
+    seed_demo(scale="small", seed=42, if_empty=True, stdout=sys.stderr)
+
+    from pulse.auth.cli import ensure_demo_admin
+
+    ensure_demo_admin()
+
     from pulse.local.server import serve
 
     print(f"Pulse is serving http://{args.host}:{args.port} (API docs at /docs)", file=sys.stderr)

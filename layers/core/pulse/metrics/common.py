@@ -187,13 +187,17 @@ def answer(
     caller: Caller,
     params: CommonParams,
     compute: Callable[[Connection, Scope], dict[str, Any]],
+    refine: Callable[[Connection, Scope], Scope] | None = None,
 ) -> dict[str, Any]:
     """Resolve the caller's scope, then serve ``compute`` cache-aside, with ``meta`` on top.
 
-    ``compute(connection, scope)`` returns the JSON body without ``meta``.
+    ``compute(connection, scope)`` returns the JSON body without ``meta``; ``refine`` narrows
+    the resolved scope further (an endpoint's own filter, e.g. the executive ``project``).
     """
     with db.connect() as connection:
         scope = resolve_scope(connection, caller, params.teams, params.repositories)
+        if refine is not None:
+            scope = refine(connection, scope)
         state = dataversion.current(connection)
         key = {**params.cache_params(), **scope_cache_params(scope)}
 

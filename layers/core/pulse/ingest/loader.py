@@ -1,0 +1,664 @@
+"""Loading validated records: COPY into temporary staging tables, then set-based upserts.
+
+Per chunk, every staging table is filled by one COPY and each record type is written by a few
+``INSERT ... SELECT`` / ``UPDATE ... FROM`` statements that resolve natural keys to ids by join:
+
+- dimension tables (teams, repositories, contributors, objectives) insert new keys and update
+  existing rows whose values differ, so a re-import burns no ids and locks nothing;
+- fact tables (commits, pull requests, reviews, deployments, incidents, quality, work items)
+  use ``INSERT ... ON CONFLICT (natural key) DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)``,
+  so an identical record writes nothing (the row keeps its ``xmin``);
+- references to unknown keys become placeholders (``INSERT ... WHERE NOT EXISTS``), after the
+  records of the chunk are in, so a placeholder never overwrites a described row;
+- link lists (a PR's ``commits``, a work item's ``pull_requests``) replace the stored set when
+  given and leave it alone when absent.
+
+Statements note which repositories and (repository, environment) pairs changed; ``finish``
+then checks team cycles, resolves the commits shipped by the deployments of those pairs
+(``pulse.ingest.shipped``), refreshes the PR stage ends of the changed repositories
+(``pulse.metrics.pull_requests.refresh_stages``; all of them when a contributor's ``is_bot``
+changed) and bumps the data version when anything changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from queue import Empty, Full, Queue
+from typing import Any, Final, NamedTuple, TypeVar
+
+from sqlalchemy import Connection
+
+from pulse import dataversion
+from pulse.ingest import shipped
+from pulse.ingest.batch import STAGING, Batch
+from pulse.ingest.records import InvalidRecord, convert, decode
+
+CHUNK_RECORDS: Final = 50_000
+SMALL_WORK_TABLE_BYTES: Final = 64 * 1024  # emptied by DELETE up to this size, else by TRUNCATE
+IMPORT_LOCK: Final = 0x70756C7365  # pg_advisory_xact_lock key serializing imports ("pulse")
+
+# Work tables beyond the staging tables: resolved links, and what the import touched.
+WORK_TABLES: Final = {
+    "s_links": "pull_request_id bigint, commit_id bigint",
+    "s_existing_pull_requests": "id bigint",
+    "s_work_item_links": "work_item_id bigint, pull_request_id bigint",
+    "s_touched_repositories": "repository_id integer PRIMARY KEY",
+    "s_graph_repositories": "repository_id integer PRIMARY KEY",
+    "s_touched_pairs": 'repository_id integer, environment text COLLATE "C", PRIMARY KEY (repository_id, environment)',
+}
+LINK_TABLES: Final = ("s_links", "s_work_item_links", "s_existing_pull_requests")
+
+
+class IngestValidationError(ValueError):
+    """Some lines (or records) break the ingest format; nothing was written."""
+
+    def __init__(self, errors: list[str]) -> None:
+        shown = "; ".join(errors[:3]) + ("; ..." if len(errors) > 3 else "")
+        super().__init__(f"{len(errors)} invalid record(s): {shown}")
+        self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    accepted: int = 0  # valid records read (duplicates included)
+    by_type: dict[str, int] = field(default_factory=dict)
+    changed: int = 0  # rows inserted, updated or deleted; 0 when the import changed nothing
+    repository_ids: list[int] = field(default_factory=list)  # repositories whose data changed
+    data_version: int | None = None  # the new data version, None when nothing changed
+
+
+def _touching(sql: str, *columns: str) -> str:
+    """Wrap a data-modifying statement ``... RETURNING <columns>``: note what it touched, count rows."""
+    notes = []
+    if "repository_id" in columns:
+        notes.append(
+            "t1 AS (INSERT INTO s_touched_repositories SELECT DISTINCT repository_id FROM changed "
+            "ON CONFLICT DO NOTHING)"
+        )
+    if "graph" in columns:
+        notes.append(
+            "t2 AS (INSERT INTO s_graph_repositories SELECT DISTINCT repository_id FROM changed "
+            "ON CONFLICT DO NOTHING)"
+        )
+    if "environment" in columns:
+        notes.append(
+            "t3 AS (INSERT INTO s_touched_pairs SELECT DISTINCT repository_id, environment FROM changed "
+            "ON CONFLICT DO NOTHING)"
+        )
+    returning = ", ".join(column for column in columns if column != "graph")
+    return f"WITH changed AS ({sql} RETURNING {returning}), {', '.join(notes)} SELECT count(*) FROM changed"
+
+
+def _upsert(table: str, key: str, columns: str, select: str) -> str:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` that writes only rows whose values differ."""
+    names = [name.strip() for name in columns.split(",")]
+    keys = {name.strip() for name in key.split(",")}
+    values = [name for name in names if name not in keys]
+    assignments = ", ".join(f"{name} = excluded.{name}" for name in values)
+    old = ", ".join(f"{table}.{name}" for name in values)
+    new = ", ".join(f"excluded.{name}" for name in values)
+    return (
+        f"INSERT INTO {table} ({columns}) {select} ON CONFLICT ({key}) DO UPDATE SET {assignments} "
+        f"WHERE ({old}) IS DISTINCT FROM ({new})"
+    )
+
+
+def _insert_missing(table: str, columns: str, select: str, exists: str) -> str:
+    """Insert the rows of ``select`` whose key is not there yet (placeholders, new dimension rows)."""
+    return f"INSERT INTO {table} ({columns}) {select} WHERE NOT EXISTS ({exists}) ON CONFLICT DO NOTHING"
+
+
+REPO = "JOIN repositories r ON r.key = s.repository"
+COMMIT_COLUMNS = (
+    "repository_id, sha, author_id, authored_at, committed_at, parents, additions, deletions, message"
+)
+PR_COLUMNS = (
+    "repository_id, number, author_id, title, state, draft, created_at, ready_at, merged_at, closed_at, "
+    "merge_commit_sha, base_branch, head_branch, additions, deletions, changed_files, labels"
+)
+
+
+class Step(NamedTuple):
+    """A statement run when its staging table has rows; ``writes``: it changes stored data."""
+
+    table: str
+    sql: str
+    writes: bool = True
+    note: str = ""  # "bots": counts contributors whose is_bot changes
+
+
+# Order matters: keys referenced later exist first.
+STATEMENTS: Final[list[Step]] = [
+    # teams: every key mentioned becomes a row first, so parents resolve within one chunk
+    Step(
+        "s_team_refs",
+        _insert_missing(
+            "teams", "key", "SELECT s.key FROM s_team_refs s", "SELECT 1 FROM teams t WHERE t.key = s.key"
+        ),
+    ),
+    Step(
+        "s_teams",
+        "UPDATE teams t SET name = s.name, parent_id = p.id FROM s_teams s LEFT JOIN teams p ON p.key = s.parent "
+        "WHERE t.key = s.key AND (t.name, t.parent_id) IS DISTINCT FROM (s.name, p.id)",
+    ),
+    Step(
+        "s_repositories",
+        _insert_missing(
+            "repositories",
+            "key, team_id, project, default_branch",
+            "SELECT s.key, t.id, s.project, s.default_branch FROM s_repositories s LEFT JOIN teams t ON t.key = s.team",
+            "SELECT 1 FROM repositories r WHERE r.key = s.key",
+        ),
+    ),
+    Step(
+        "s_repositories",
+        "UPDATE repositories r SET team_id = t.id, project = s.project, default_branch = s.default_branch "
+        "FROM s_repositories s LEFT JOIN teams t ON t.key = s.team WHERE r.key = s.key "
+        "AND (r.team_id, r.project, r.default_branch) IS DISTINCT FROM (t.id, s.project, s.default_branch)",
+    ),
+    Step(
+        "s_repository_refs",
+        _insert_missing(
+            "repositories",
+            "key",
+            "SELECT s.key FROM s_repository_refs s",
+            "SELECT 1 FROM repositories r WHERE r.key = s.key",
+        ),
+    ),
+    Step(
+        "s_contributors",
+        _insert_missing(
+            "contributors",
+            "login, name, email, team_id, is_bot",
+            "SELECT s.login, s.name, s.email, t.id, s.is_bot FROM s_contributors s LEFT JOIN teams t ON t.key = s.team",
+            "SELECT 1 FROM contributors c WHERE c.login = s.login",
+        ),
+    ),
+    # A contributor turning into a bot (or back) changes the review stages of every PR they reviewed.
+    Step(
+        "s_contributors",
+        "SELECT count(*) FROM contributors c JOIN s_contributors s ON s.login = c.login "
+        "WHERE c.is_bot IS DISTINCT FROM s.is_bot",
+        writes=False,
+        note="bots",
+    ),
+    Step(
+        "s_contributors",
+        "UPDATE contributors c SET name = s.name, email = s.email, team_id = t.id, is_bot = s.is_bot "
+        "FROM s_contributors s LEFT JOIN teams t ON t.key = s.team WHERE c.login = s.login "
+        "AND (c.name, c.email, c.team_id, c.is_bot) IS DISTINCT FROM (s.name, s.email, t.id, s.is_bot)",
+    ),
+    Step(
+        "s_contributor_refs",
+        _insert_missing(
+            "contributors",
+            "login",
+            "SELECT s.login FROM s_contributor_refs s",
+            "SELECT 1 FROM contributors c WHERE c.login = s.login",
+        ),
+    ),
+    Step(
+        "s_objectives",
+        _insert_missing(
+            "objectives",
+            "key, title, team_id, start_date, target_date, status",
+            "SELECT s.key, s.title, t.id, s.start_date, s.target_date, s.status "
+            "FROM s_objectives s LEFT JOIN teams t ON t.key = s.team",
+            "SELECT 1 FROM objectives o WHERE o.key = s.key",
+        ),
+    ),
+    Step(
+        "s_objectives",
+        "UPDATE objectives o SET title = s.title, team_id = t.id, start_date = s.start_date, "
+        "target_date = s.target_date, status = s.status "
+        "FROM s_objectives s LEFT JOIN teams t ON t.key = s.team WHERE o.key = s.key "
+        "AND (o.title, o.team_id, o.start_date, o.target_date, o.status) "
+        "IS DISTINCT FROM (s.title, t.id, s.start_date, s.target_date, s.status)",
+    ),
+    Step(
+        "s_objective_refs",
+        _insert_missing(
+            "objectives",
+            "key",
+            "SELECT s.key FROM s_objective_refs s",
+            "SELECT 1 FROM objectives o WHERE o.key = s.key",
+        ),
+    ),
+    Step(
+        "s_commits",
+        _touching(
+            _upsert(
+                "commits",
+                "repository_id, sha",
+                COMMIT_COLUMNS,
+                "SELECT r.id, s.sha, a.id, s.authored_at, s.committed_at, s.parents, s.additions, s.deletions, "
+                f"s.message FROM s_commits s {REPO} LEFT JOIN contributors a ON a.login = s.author",
+            ),
+            "repository_id",
+            "graph",
+        ),
+    ),
+    Step(
+        "s_commit_refs",
+        _insert_missing(
+            "commits",
+            "repository_id, sha",
+            f"SELECT r.id, s.sha FROM s_commit_refs s {REPO}",
+            "SELECT 1 FROM commits c WHERE c.repository_id = r.id AND c.sha = s.sha",
+        ),
+    ),
+    Step(
+        "s_pull_requests",
+        "INSERT INTO s_existing_pull_requests SELECT p.id FROM s_pull_requests s "
+        f"{REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number",
+        writes=False,
+    ),
+    Step(
+        "s_pull_requests",
+        _touching(
+            _upsert(
+                "pull_requests",
+                "repository_id, number",
+                PR_COLUMNS,
+                "SELECT r.id, s.number, a.id, s.title, s.state, s.draft, s.created_at, s.ready_at, s.merged_at, "
+                "s.closed_at, s.merge_commit_sha, s.base_branch, s.head_branch, s.additions, s.deletions, "
+                f"s.changed_files, s.labels FROM s_pull_requests s {REPO} "
+                "LEFT JOIN contributors a ON a.login = s.author",
+            ),
+            "repository_id",
+        ),
+    ),
+    Step(
+        "s_pull_request_refs",
+        _insert_missing(
+            "pull_requests",
+            "repository_id, number",
+            f"SELECT r.id, s.number FROM s_pull_request_refs s {REPO}",
+            "SELECT 1 FROM pull_requests p WHERE p.repository_id = r.id AND p.number = s.number",
+        ),
+    ),
+    Step(
+        "s_pull_request_commits",
+        "INSERT INTO s_links SELECT DISTINCT p.id, c.id FROM s_pull_request_commits s "
+        f"{REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number "
+        "JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha",
+        writes=False,
+    ),
+    # Only PRs that existed before this chunk can have links to drop or links already stored.
+    Step(
+        "s_pull_requests",
+        "WITH changed AS (DELETE FROM pull_request_commits l USING s_pull_requests s "
+        f"{REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number "
+        "JOIN s_existing_pull_requests e ON e.id = p.id "
+        "WHERE s.has_commits AND l.pull_request_id = p.id AND NOT EXISTS "
+        "(SELECT 1 FROM s_links n WHERE n.pull_request_id = l.pull_request_id AND n.commit_id = l.commit_id) "
+        "RETURNING l.pull_request_id), t AS (INSERT INTO s_touched_repositories SELECT DISTINCT p.repository_id "
+        "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING) "
+        "SELECT count(*) FROM changed",
+    ),
+    Step(
+        "s_pull_request_commits",
+        "WITH changed AS (INSERT INTO pull_request_commits (pull_request_id, commit_id) "
+        "SELECT n.pull_request_id, n.commit_id FROM s_links n "
+        "WHERE NOT EXISTS (SELECT 1 FROM s_existing_pull_requests e WHERE e.id = n.pull_request_id) "
+        "UNION ALL SELECT n.pull_request_id, n.commit_id FROM s_links n "
+        "JOIN s_existing_pull_requests e ON e.id = n.pull_request_id WHERE NOT EXISTS "
+        "(SELECT 1 FROM pull_request_commits l WHERE l.pull_request_id = n.pull_request_id "
+        "AND l.commit_id = n.commit_id) "
+        "RETURNING pull_request_id), t AS (INSERT INTO s_touched_repositories SELECT DISTINCT p.repository_id "
+        "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING) "
+        "SELECT count(*) FROM changed",
+    ),
+    Step(
+        "s_reviews",
+        _touching(
+            _upsert(
+                "reviews",
+                "repository_id, external_id",
+                "repository_id, external_id, pull_request_id, reviewer_id, state, submitted_at",
+                f"SELECT r.id, s.id, p.id, c.id, s.state, s.submitted_at FROM s_reviews s {REPO} "
+                "JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.pull_request "
+                "JOIN contributors c ON c.login = s.reviewer",
+            ),
+            "repository_id",
+        ),
+    ),
+    # A deployment moving to another repository or environment changes what the old pair ships.
+    Step(
+        "s_deployments",
+        "INSERT INTO s_touched_pairs SELECT DISTINCT d.repository_id, d.environment FROM s_deployments s "
+        f"JOIN deployments d ON d.external_id = s.id {REPO} "
+        "WHERE (d.repository_id, d.environment) IS DISTINCT FROM (r.id, s.environment) ON CONFLICT DO NOTHING",
+        writes=False,
+    ),
+    Step(
+        "s_deployments",
+        _touching(
+            _upsert(
+                "deployments",
+                "external_id",
+                "external_id, repository_id, environment, status, started_at, finished_at, sha, listed_commits, kind",
+                "SELECT s.id, r.id, s.environment, s.status, s.started_at, s.finished_at, s.sha, s.commits, s.kind "
+                f"FROM s_deployments s {REPO}",
+            ),
+            "repository_id",
+            "environment",
+        ),
+    ),
+    Step(
+        "s_incidents",
+        _touching(
+            _upsert(
+                "incidents",
+                "external_id",
+                "external_id, repository_id, title, severity, created_at, resolved_at, deployment_external_id",
+                "SELECT s.id, r.id, s.title, s.severity, s.created_at, s.resolved_at, s.deployment_id "
+                f"FROM s_incidents s {REPO}",
+            ),
+            "repository_id",
+        ),
+    ),
+    Step(
+        "s_quality",
+        _touching(
+            _upsert(
+                "quality_measurements",
+                "repository_id, measured_at",
+                "repository_id, measured_at, sha, coverage, complexity, duplication, issues, vulnerabilities",
+                "SELECT r.id, s.measured_at, s.sha, s.coverage, s.complexity, s.duplication, s.issues, "
+                f"s.vulnerabilities FROM s_quality s {REPO}",
+            ),
+            "repository_id",
+        ),
+    ),
+    Step(
+        "s_work_items",
+        _upsert(
+            "work_items",
+            "key",
+            "key, title, type, objective_id, team_id, status, created_at, started_at, done_at, story_points",
+            "SELECT s.key, s.title, s.type, o.id, t.id, s.status, s.created_at, s.started_at, s.done_at, "
+            "s.story_points FROM s_work_items s LEFT JOIN objectives o ON o.key = s.objective "
+            "LEFT JOIN teams t ON t.key = s.team",
+        ),
+    ),
+    Step(
+        "s_work_item_pull_requests",
+        "INSERT INTO s_work_item_links SELECT DISTINCT w.id, p.id FROM s_work_item_pull_requests s "
+        f"JOIN work_items w ON w.key = s.key {REPO} "
+        "JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number",
+        writes=False,
+    ),
+    Step(
+        "s_work_items",
+        "DELETE FROM work_item_pull_requests l USING s_work_items s JOIN work_items w ON w.key = s.key "
+        "WHERE s.has_pull_requests AND l.work_item_id = w.id AND NOT EXISTS (SELECT 1 FROM s_work_item_links n "
+        "WHERE n.work_item_id = l.work_item_id AND n.pull_request_id = l.pull_request_id)",
+    ),
+    Step(
+        "s_work_item_pull_requests",
+        "INSERT INTO work_item_pull_requests (work_item_id, pull_request_id) SELECT n.work_item_id, n.pull_request_id "
+        "FROM s_work_item_links n WHERE NOT EXISTS (SELECT 1 FROM work_item_pull_requests l "
+        "WHERE l.work_item_id = n.work_item_id AND l.pull_request_id = n.pull_request_id) ON CONFLICT DO NOTHING",
+    ),
+]
+
+
+@contextmanager
+def _no_socket_timeout(cursor: Any) -> Iterator[None]:
+    """Lift the socket timeout while bulk statements run.
+
+    ``pulse.db`` gives connections a 5 s pg8000 timeout, which applies to every read and is sized
+    for API queries; a COPY or an upsert of a big chunk can take longer.
+    """
+    sock = getattr(cursor._c, "_usock", None)
+    previous = sock.gettimeout() if sock is not None else None
+    if sock is not None:
+        sock.settimeout(None)
+    try:
+        yield
+    finally:
+        if sock is not None:
+            sock.settimeout(previous)
+
+
+def dbapi_cursor(connection: Connection) -> Any:
+    """A pg8000 cursor on the connection's transaction (COPY needs the driver's cursor)."""
+    return connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+class Loader:
+    """Writes batches into the caller's transaction; ``finish`` derives and bumps the version."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.cursor = dbapi_cursor(connection)
+        self.accepted = 0
+        self.by_type: Counter[str] = Counter()
+        self.changed = 0
+        self.team_lines: dict[str, str] = {}
+        self.bots_changed = False
+        self._filled: set[str] = set()  # per-chunk tables the previous chunk wrote
+        self._prepared = False
+
+    def _prepare(self) -> None:
+        # One import at a time: derived data (shipped commits) is recomputed from what this
+        # transaction sees, so a concurrent import's rows would be missed by both.
+        self.cursor.execute(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK})")
+        tables = {**STAGING, **WORK_TABLES, **shipped.WORK}
+        # The work tables live as long as the connection: a small import (a webhook's) would
+        # otherwise spend most of its time creating and dropping some 30 tables, and ON COMMIT
+        # DELETE ROWS would rebuild each one's TOAST index at every commit (measured: a webhook
+        # 4-5x slower either way). What an earlier import left is emptied here instead: DELETE
+        # while a table is small (no file swap at commit), TRUNCATE once it is not, which also
+        # bounds the dead rows of these never-vacuumed tables.
+        self.cursor.execute(
+            "; ".join(
+                f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})" for name, columns in tables.items()
+            )
+        )
+        names = ", ".join(f"'{name}'" for name in tables)
+        self.cursor.execute(
+            "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relnamespace = pg_my_temp_schema() "
+            f"AND relkind = 'r' AND relname IN ({names}) AND pg_relation_size(oid) > 0"
+        )
+        used = dict(self.cursor.fetchall())
+        if large := [name for name, size in used.items() if size > SMALL_WORK_TABLE_BYTES]:
+            self.cursor.execute(f"TRUNCATE {', '.join(large)}")
+        if small := [name for name, size in used.items() if size <= SMALL_WORK_TABLE_BYTES]:
+            self.cursor.execute("; ".join(f"DELETE FROM {name}" for name in small))
+        # Sorting a big import's commits by repository (shipped.py) should not spill to disk.
+        self.cursor.execute("SET LOCAL work_mem = '128MB'")
+        self._prepared = True
+
+    def load(self, batch: Batch, payloads: dict[str, bytes] | None = None) -> None:
+        """Write one batch (``payloads``: its COPY text, when already built)."""
+        with _no_socket_timeout(self.cursor):
+            self._load(batch, payloads)
+
+    def _load(self, batch: Batch, payloads: dict[str, bytes] | None) -> None:
+        if not self._prepared:
+            self._prepare()
+        payloads = batch.payloads() if payloads is None else payloads
+        cursor = self.cursor
+        if self._filled:
+            # Only what the last chunk used: each truncated table is a file swap.
+            cursor.execute(f"TRUNCATE {', '.join(sorted(self._filled))}")
+        self._filled = {*payloads, *LINK_TABLES}
+        for name, data in payloads.items():
+            cursor.execute(f"COPY {name} FROM STDIN", stream=[data])
+        for step in STATEMENTS:
+            if step.table not in payloads:
+                continue
+            cursor.execute(step.sql)
+            count = (
+                cursor.fetchone()[0] if step.sql.startswith(("WITH", "SELECT")) else max(cursor.rowcount, 0)
+            )
+            if step.writes:
+                self.changed += count
+            elif step.note == "bots" and count:
+                self.bots_changed = True
+        self.accepted += batch.records
+        self.by_type.update(batch.by_type)
+        self.team_lines.update(batch.team_lines)
+
+    def finish(self) -> ImportResult:
+        """Check team cycles, resolve shipped commits, bump the data version if anything changed."""
+        with _no_socket_timeout(self.cursor):
+            return self._finish()
+
+    def _finish(self) -> ImportResult:
+        result = ImportResult(accepted=self.accepted, by_type=dict(self.by_type))
+        if not self._prepared:
+            return result
+        if self.team_lines:
+            _check_team_cycles(self.cursor, self.team_lines)
+        self.changed += shipped.resolve(self.cursor)
+        self.cursor.execute(
+            "SELECT repository_id FROM s_touched_repositories UNION SELECT repository_id FROM s_graph_repositories "
+            "ORDER BY 1"
+        )
+        result.repository_ids = [row[0] for row in self.cursor.fetchall()]
+        if result.repository_ids or self.bots_changed:
+            from pulse.metrics.pull_requests import refresh_stages
+
+            # PR stage ends (pull_request_stages) are derived from what changed here.
+            self.changed += refresh_stages(
+                self.connection, repository_ids=None if self.bots_changed else result.repository_ids
+            )
+        result.changed = self.changed
+        if self.changed:
+            result.data_version = dataversion.bump(self.connection).version
+        return result
+
+
+def _check_team_cycles(cursor: Any, team_lines: dict[str, str]) -> None:
+    """Reject parents that make a cycle (teams include their sub-teams, so a cycle has no root)."""
+    cursor.execute("SELECT t.key, p.key FROM teams t JOIN teams p ON p.id = t.parent_id")
+    parent_of = dict(cursor.fetchall())
+    errors = []
+    for key, where in team_lines.items():
+        path = [key]
+        current = parent_of.get(key)
+        while current is not None and current != key and current not in path:
+            path.append(current)
+            current = parent_of.get(current)
+        if current == key:
+            cycle = " → ".join([*path, key])
+            errors.append(f'{where}: team: "parent" makes a cycle ({cycle})')
+    if errors:
+        raise IngestValidationError(errors)
+
+
+T = TypeVar("T")
+
+
+def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead.
+
+    Parsing and encoding the next chunk (Python) then overlaps with PostgreSQL writing the
+    current one, while the GIL is released waiting on the socket.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(("item", item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("done", None))
+        except BaseException as error:  # handed to the consumer
+            queue.put(("error", error))
+
+    thread = threading.Thread(target=produce, name="pulse-ingest-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        thread.join()
+
+
+Progress = Callable[[int], None]
+
+
+def line_batches(
+    lines: Iterable[str | bytes],
+    errors: list[str],
+    *,
+    label: str = "",
+    chunk: int = CHUNK_RECORDS,
+    progress: Progress | None = None,
+) -> Iterator[tuple[Batch, dict[str, bytes]]]:
+    """Decode lines into batches with their COPY payloads; bad lines go to ``errors``.
+
+    Once a line is bad nothing more is encoded (it will not be written), but every remaining
+    line is still checked so that all bad lines are reported.
+    """
+    prefix = f"{label}: " if label else ""
+    batch = Batch(f"{prefix}line")
+    number = 0
+    for number, line in enumerate(lines, 1):
+        if not line or line.isspace():
+            continue
+        try:
+            record = decode(line)
+        except InvalidRecord as error:
+            errors.append(f"{prefix}line {number}: {error}")
+            continue
+        if errors:
+            continue
+        batch.add(record, number)
+        if batch.records >= chunk:
+            yield batch, batch.payloads()
+            if progress is not None:
+                progress(number)
+            batch = Batch(f"{prefix}line")
+    if batch.records and not errors:
+        yield batch, batch.payloads()
+    if progress is not None and (batch.records or errors):
+        progress(number)
+
+
+def record_batches(
+    records: Iterable[Any], errors: list[str], *, chunk: int = CHUNK_RECORDS
+) -> Iterator[tuple[Batch, dict[str, bytes]]]:
+    """Validate records given as dicts (or record structs) into batches; bad ones go to ``errors``."""
+    batch = Batch("record")
+    for number, item in enumerate(records, 1):
+        try:
+            record = convert(item)
+        except InvalidRecord as error:
+            errors.append(f"record {number}: {error}")
+            continue
+        if errors:
+            continue
+        batch.add(record, number)
+        if batch.records >= chunk:
+            yield batch, batch.payloads()
+            batch = Batch("record")
+    if batch.records and not errors:
+        yield batch, batch.payloads()

@@ -1,0 +1,280 @@
+"""Which commits each deployment ships (rules 1-3 of ``ingest-format.md``), resolved at ingest.
+
+For every (repository, environment) whose deployments or commit graph an import changed, the
+deployments are replayed in order of ``finished_at`` (ties: by deployment id):
+
+1. a deployment that lists ``commits`` (a non-empty list) ships those;
+2. otherwise one with a ``sha`` whose commit has known ``parents`` ships every commit reachable
+   from ``sha`` that no earlier *successful* deployment of the pair shipped, like
+   ``git log <sha> --not <everything shipped before>``;
+3. otherwise it ships ``sha`` alone (an empty ``commits`` list counts as not listing any).
+
+A commit's first deployment to an environment is the first successful one, in that order, that
+ships it. Placeholder commits (referenced, never described) ship like any other and have no lead
+time. Results go to ``deployment_commits`` and ``commit_first_deployments``; rows that did not
+change are not written, so a repeated import leaves both tables untouched. When nothing is
+stored yet for the pairs (a first load) the results are copied straight into both tables.
+
+Cost: the walk runs in Python over the repository's parent map, read once per import with
+``COPY`` (id, sha, parents of every commit of the touched repositories, one repository in
+memory at a time). A successful rule-2 deployment marks every commit it visited as *closed*
+(all its ancestors are shipped), and later walks stop at closed commits, so each commit is
+walked about once per environment: O(commits + deployments) per touched repository. An import
+that adds a few commits to a repository with N commits therefore reads N rows, not the whole
+database; commits shipped by rules 1 or 3 are not closed and may be walked through again.
+Metric queries only read the two result tables and never walk the graph.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any, Final
+
+SPOOL_BYTES: Final = 64 * 1024 * 1024
+
+WORK: Final = {
+    "s_pairs": 'repository_id integer, environment text COLLATE "C", PRIMARY KEY (repository_id, environment)',
+    "s_deployment_commits": "deployment_id bigint, commit_id bigint",
+    "s_first_deployments": (
+        'commit_id bigint, environment text COLLATE "C", deployment_id bigint, finished_at timestamptz, '
+        "repository_id integer, authored_at timestamptz"
+    ),
+}
+
+APPLY: Final = [
+    # commits a recomputed deployment no longer ships
+    "DELETE FROM deployment_commits dc USING deployments d, s_pairs p "
+    "WHERE dc.deployment_id = d.id AND d.repository_id = p.repository_id AND d.environment = p.environment "
+    "AND NOT EXISTS (SELECT 1 FROM s_deployment_commits n "
+    "WHERE n.deployment_id = dc.deployment_id AND n.commit_id = dc.commit_id)",
+    "INSERT INTO deployment_commits (deployment_id, commit_id) SELECT n.deployment_id, n.commit_id "
+    "FROM s_deployment_commits n WHERE NOT EXISTS (SELECT 1 FROM deployment_commits dc "
+    "WHERE dc.deployment_id = n.deployment_id AND dc.commit_id = n.commit_id)",
+    # first deployments of commits of a recomputed pair that no deployment of it ships any more
+    "DELETE FROM commit_first_deployments f USING commits c, s_pairs p "
+    "WHERE f.commit_id = c.id AND c.repository_id = p.repository_id AND f.environment = p.environment "
+    "AND NOT EXISTS (SELECT 1 FROM s_first_deployments n "
+    "WHERE n.commit_id = f.commit_id AND n.environment = f.environment)",
+    "INSERT INTO commit_first_deployments AS f "
+    "(commit_id, environment, deployment_id, finished_at, repository_id, authored_at) "
+    "SELECT n.commit_id, n.environment, n.deployment_id, n.finished_at, n.repository_id, n.authored_at "
+    "FROM s_first_deployments n "
+    "ON CONFLICT (commit_id, environment) DO UPDATE SET deployment_id = excluded.deployment_id, "
+    "finished_at = excluded.finished_at, repository_id = excluded.repository_id, authored_at = excluded.authored_at "
+    "WHERE (f.deployment_id, f.finished_at, f.repository_id, f.authored_at) "
+    "IS DISTINCT FROM (excluded.deployment_id, excluded.finished_at, excluded.repository_id, excluded.authored_at)",
+]
+
+FRESH: Final = (
+    "SELECT EXISTS (SELECT 1 FROM deployment_commits dc JOIN deployments d ON d.id = dc.deployment_id "
+    "JOIN s_pairs p ON p.repository_id = d.repository_id AND p.environment = d.environment) "
+    "OR EXISTS (SELECT 1 FROM commit_first_deployments f JOIN commits c ON c.id = f.commit_id "
+    "JOIN s_pairs p ON p.repository_id = c.repository_id AND p.environment = f.environment)"
+)
+FRESH_COMMITS: Final = "deployment_commits (deployment_id, commit_id)"
+FRESH_FIRSTS: Final = "commit_first_deployments (commit_id, environment, deployment_id, finished_at, repository_id, authored_at)"
+
+# (deployment id, successful, sha, listed commits, finished_at as text) in shipping order
+Deploy = tuple[int, bool, str | None, list[str] | None, str]
+# sha -> (commit id, parent shas or None when unknown)
+Graph = dict[str, tuple[int, list[str] | None]]
+
+
+def ship(graph: Graph, deployments: list[Deploy]) -> tuple[list[tuple[int, list[int]]], dict[int, int]]:
+    """Replay one (repository, environment): what each deployment ships, and first deployments."""
+    shipped: set[int] = set()  # commits shipped by earlier successful deployments
+    closed: set[int] = set()  # shipped commits whose ancestors are all shipped too
+    first: dict[int, int] = {}
+    result = []
+    for deployment_id, success, sha, listed, _ in deployments:
+        visited: list[int] = []
+        if listed:
+            ids = list(dict.fromkeys(graph[s][0] for s in listed if s in graph))
+        elif sha is not None and sha in graph:
+            commit_id, parents = graph[sha]
+            if parents is None:
+                ids = [commit_id]
+            else:
+                ids, visited = _walk(graph, sha, shipped, closed)
+        else:
+            ids = []
+        result.append((deployment_id, ids))
+        if success:
+            for commit_id in ids:
+                first.setdefault(commit_id, deployment_id)
+            shipped.update(ids)
+            closed.update(visited)
+    return result, first
+
+
+def _walk(graph: Graph, sha: str, shipped: set[int], closed: set[int]) -> tuple[list[int], list[int]]:
+    """Commits reachable from ``sha`` not shipped yet (stopping at closed ones), and all visited."""
+    out: list[int] = []
+    visited: list[int] = []
+    seen = {sha}
+    stack = [sha]
+    while stack:
+        commit_id, parents = graph[stack.pop()]
+        if commit_id in closed:
+            continue
+        visited.append(commit_id)
+        if commit_id not in shipped:
+            out.append(commit_id)
+        for parent in parents or ():
+            if parent not in seen and parent in graph:
+                seen.add(parent)
+                stack.append(parent)
+    return out, visited
+
+
+class _GraphReader:
+    """Receives ``COPY ... TO STDOUT`` rows ordered by repository; replays each repository."""
+
+    def __init__(self, deployments: dict[int, dict[str, list[Deploy]]], out: _Output) -> None:
+        self.deployments = deployments
+        self.out = out
+        self.repository: int | None = None
+        self.graph: Graph = {}
+        self.authored: dict[int, str] = {}  # commit id -> authored_at as COPY text
+
+    def write(self, data: bytes) -> None:
+        repository, commit_id, sha, parents, authored_at = data.decode()[:-1].split("\t")
+        if int(repository) != self.repository:
+            self.close()
+            self.repository = int(repository)
+        self.graph[sha] = (
+            int(commit_id),
+            None if parents == "\\N" else parents.split(" ") if parents else [],
+        )
+        self.authored[int(commit_id)] = authored_at
+
+    def close(self) -> None:
+        if self.repository is not None:
+            for environment, deployments in self.deployments.pop(self.repository, {}).items():
+                self.out.add(self.graph, environment, deployments, self.repository, self.authored)
+        self.graph = {}
+        self.authored = {}
+        self.repository = None
+
+
+class _DeploymentReader:
+    """Receives the deployments of the pairs, in shipping order, from ``COPY ... TO STDOUT``."""
+
+    def __init__(self) -> None:
+        self.deployments: dict[int, dict[str, list[Deploy]]] = {}
+
+    def write(self, data: bytes) -> None:
+        # Environments and shas are identifiers (no whitespace or backslash): no COPY escapes.
+        repository, environment, deployment_id, success, sha, listed, finished = data.decode()[:-1].split(
+            "\t"
+        )
+        self.deployments.setdefault(int(repository), {}).setdefault(environment, []).append(
+            (
+                int(deployment_id),
+                success == "t",
+                None if sha == "\\N" else sha,
+                listed.split(" ") if listed not in ("\\N", "") else None,
+                finished,
+            )
+        )
+
+
+class _Output:
+    """Rows for the two staging tables, spooled to disk beyond ``SPOOL_BYTES``."""
+
+    def __init__(self, commits: IO[bytes], firsts: IO[bytes]) -> None:
+        self.commits = commits
+        self.firsts = firsts
+        self.rows = 0
+
+    def add(
+        self,
+        graph: Graph,
+        environment: str,
+        deployments: list[Deploy],
+        repository: int,
+        authored: dict[int, str],
+    ) -> None:
+        per_deployment, first = ship(graph, deployments)
+        self.rows += sum(len(ids) for _, ids in per_deployment) + len(first)
+        self.commits.write("".join(f"{d}\t{c}\n" for d, ids in per_deployment for c in ids).encode())
+        finished = {deployment[0]: deployment[4] for deployment in deployments}
+        # The commit's repository and authored_at ride along (migration 0005's lead-time index
+        # reads them); supplying them skips that migration's per-row copy trigger.
+        self.firsts.write(
+            "".join(
+                f"{c}\t{environment}\t{d}\t{finished[d]}\t{repository}\t{authored[c]}\n"
+                for c, d in first.items()
+            ).encode()
+        )
+
+    def copy_into(self, cursor: Any, commits_table: str, firsts_table: str) -> None:
+        for name, spool in ((commits_table, self.commits), (firsts_table, self.firsts)):
+            spool.seek(0)
+            cursor.execute(f"COPY {name} FROM STDIN", stream=_chunks(spool))
+
+
+def _chunks(spool: IO[bytes], size: int = 4 * 1024 * 1024) -> Iterator[bytes]:
+    while data := spool.read(size):
+        yield data
+    # pg8000 needs at least one message; an empty one is a no-op
+    yield b""
+
+
+def resolve(cursor: Any) -> int:
+    """Recompute shipped commits for the touched pairs (``s_touched_pairs``/``s_graph_repositories``).
+
+    Returns the number of rows written or deleted.
+    """
+    for name, columns in WORK.items():
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DROP")
+    # The loader hands these over empty; DELETE of an empty table costs nothing, while TRUNCATE
+    # swaps files (a few ms of a webhook's import).
+    cursor.execute("; ".join(f"DELETE FROM {name}" for name in WORK))
+    cursor.execute(
+        "INSERT INTO s_pairs SELECT repository_id, environment FROM s_touched_pairs UNION "
+        "SELECT DISTINCT d.repository_id, d.environment FROM deployments d "
+        "JOIN s_graph_repositories g ON g.repository_id = d.repository_id"
+    )
+    if not cursor.rowcount:
+        return 0
+    # Nothing derived yet for these pairs (a first load): write the results directly, no diff.
+    cursor.execute(FRESH)
+    fresh = not cursor.fetchone()[0]
+    deployment_reader = _DeploymentReader()
+    cursor.execute(
+        "COPY (SELECT d.repository_id, d.environment, d.id, d.status = 'success', d.sha, "
+        "array_to_string(d.listed_commits, ' '), d.finished_at FROM deployments d "
+        "JOIN s_pairs p ON p.repository_id = d.repository_id AND p.environment = d.environment "
+        "ORDER BY d.repository_id, d.environment, d.finished_at, d.external_id) TO STDOUT",
+        stream=deployment_reader,
+    )
+    deployments = deployment_reader.deployments
+    with (
+        tempfile.SpooledTemporaryFile(SPOOL_BYTES) as commits,
+        tempfile.SpooledTemporaryFile(SPOOL_BYTES) as firsts,
+    ):
+        out = _Output(commits, firsts)
+        if deployments:
+            reader = _GraphReader(deployments, out)
+            ids = ",".join(str(repository) for repository in deployments)
+            cursor.execute(
+                "COPY (SELECT repository_id, id, sha, array_to_string(parents, ' '), authored_at FROM commits "
+                f"WHERE repository_id = ANY('{{{ids}}}'::integer[]) ORDER BY repository_id) TO STDOUT",
+                stream=reader,
+            )
+            reader.close()
+            # repositories with deployments but no commit rows at all ship nothing
+            for repository, environments in deployments.items():
+                for environment, items in environments.items():
+                    out.add({}, environment, items, repository, {})
+        if fresh:
+            out.copy_into(cursor, FRESH_COMMITS, FRESH_FIRSTS)
+            return out.rows
+        out.copy_into(cursor, "s_deployment_commits", "s_first_deployments")
+    changed = 0
+    for sql in APPLY:
+        cursor.execute(sql)
+        changed += max(cursor.rowcount, 0)
+    return changed
