@@ -55,7 +55,9 @@ def test_odd_payloads_are_handled_or_refused_never_crash(event):
     for number, payload in enumerate(cases):
         try:
             with db.transaction() as connection:
-                outcome = webhooks.handle(connection, delivery=f"{event}-{number}", event=event, payload=payload)
+                outcome = webhooks.handle(
+                    connection, delivery=f"{event}-{number}", event=event, payload=payload
+                )
             outcomes.add(outcome.outcome)
         except webhooks.PayloadError:
             outcomes.add("refused")

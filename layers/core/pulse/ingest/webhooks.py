@@ -51,7 +51,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 from urllib.parse import parse_qs
 
 from sqlalchemy import Connection, text
@@ -90,24 +90,22 @@ def signature_valid(*, secret: str, body: bytes, signature: str | None) -> bool:
 def parse_payload(body: bytes, content_type: str | None) -> dict[str, Any]:
     """The payload of a delivery sent as ``application/json`` or as a form with ``payload=``."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    text: str | bytes = body
+    if media_type == "application/x-www-form-urlencoded":
+        values = parse_qs(body.decode("utf-8", "replace")).get("payload")
+        if not values:
+            raise PayloadError("the form has no 'payload' field")
+        text = values[0]
     try:
-        if media_type == "application/x-www-form-urlencoded":
-            values = parse_qs(body.decode("utf-8"), strict_parsing=False).get("payload")
-            if not values:
-                raise PayloadError("the form has no 'payload' field")
-            document = json.loads(values[0])
-        else:
-            document = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
-        if isinstance(error, PayloadError):
-            raise
-        raise PayloadError(f"the body is not JSON: {error}") from None
+        document = json.loads(text)
+    except ValueError as error:  # UnicodeDecodeError included
+        raise PayloadError(f"the payload is not JSON: {error}") from None
     if not isinstance(document, dict):
         raise PayloadError("the payload is not a JSON object")
     return document
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
