@@ -34,7 +34,6 @@ import contextlib
 import io
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -43,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.timing import Timing
+
 ROOT = Path(__file__).resolve().parent.parent
 PATH = "/api/v1/metrics/dora/summary"
 ADMIN = {"sub": "bench", "kind": "user", "role": "admin", "teams": ""}
@@ -50,20 +51,6 @@ BUDGET_ORG_MS = 150.0
 BUDGET_TEAM_MS = 50.0
 BUDGET_CACHED_MS = 5.0
 BUDGET_OVERHEAD = 0.30
-
-
-@dataclass
-class Timing:
-    samples: list[float] = field(default_factory=list)
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def p90(self) -> float:
-        ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 @dataclass

@@ -29,7 +29,6 @@ import contextlib
 import datetime as dt
 import io
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -38,25 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.timing import Timing
+
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "/api/v1/analytics/github"
 ADMIN = {"sub": "bench", "kind": "user", "role": "admin", "teams": ""}
 BUDGETS_MS = {"pull-requests": 100.0, "insights": 300.0, "contributors": 300.0}
 KEY_PREFIX = "pulse-bench-github"
-
-
-@dataclass
-class Timing:
-    samples: list[float] = field(default_factory=list)
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def p90(self) -> float:
-        ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 @dataclass
