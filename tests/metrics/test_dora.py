@@ -409,6 +409,32 @@ def test_time_zone_moves_deployment_days_and_weeks_across_a_dst_change():
     assert [p["period_start"] for p in berlin_days if p["deployments"]] == ["2026-03-29", "2026-03-30"]
 
 
+def test_lead_time_series_buckets_changes_by_local_day_across_a_dst_change():
+    # Berlin weeks of 23 and 30 March; summer time from 29 Mar 01:00Z. Each change is shipped by
+    # its own deployment (rule 1) and bucketed by the deployment's local finish:
+    # c1 authored 28 Mar 20:00Z, deployed 29 Mar 21:59Z = Sun 23:59 CEST: week of 23 Mar, 25.98 h
+    # c2 authored 29 Mar 20:00Z, deployed 29 Mar 22:00Z = Mon 00:00 CEST: week of 30 Mar, 2 h
+    # c3 authored  5 Apr 20:00Z, deployed  5 Apr 22:00Z = Mon 6 Apr 00:00: after the window
+    window_berlin = Window(dt.date(2026, 3, 23), dt.date(2026, 4, 5), "Europe/Berlin")
+    load(
+        repository(),
+        commit("c1", at(28, 20)),
+        commit("c2", at(29, 20)),
+        commit("c3", at(5, 20, month=4)),
+        deployment("d1", at(29, 21, 59), commits=["c1"]),
+        deployment("d2", at(29, 22), commits=["c2"]),
+        deployment("d3", at(5, 22, month=4), commits=["c3"]),
+    )
+
+    result = series("lead_time_for_changes", "week", window_berlin)
+
+    assert result["lead_time_for_changes"]["changes"] == 2
+    assert [(p["period_start"], p["changes"], p["median_hours"]) for p in result["series"]] == [
+        ("2026-03-23", 1, pytest.approx(25 + 59 / 60)),
+        ("2026-03-30", 1, 2.0),
+    ]
+
+
 def test_an_empty_window_has_zero_counts_null_statistics_and_null_tiers():
     load(repository(), deployment("d1", at(1, 12, month=5)))
 

@@ -82,6 +82,9 @@ class ProjectGroups:
     def join(self, repository: str) -> str:
         return f"JOIN repositories g ON g.id = {repository} AND g.project IS NOT NULL"
 
+    def member(self, repository: str, timestamp: str) -> str:
+        return f"{repository} IN (SELECT m.id FROM repositories m WHERE m.project = g.group_id)"
+
     def params(self) -> dict[str, Any]:
         return repository_filter(self.scope, "r.id")[1]
 
