@@ -23,9 +23,31 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+from pg8000 import legacy as pg8000_legacy
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from pulse.config import Settings, get_settings
+
+
+@lru_cache(maxsize=1024)
+def _numbered(query: str) -> str:
+    return str(_convert_paramstyle("format", query, ())[0])
+
+
+def _convert_format_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
+    """pg8000's rewrite of ``%s`` placeholders as ``$n``, done once per statement text.
+
+    pg8000 rescans every parameterized statement character by character in Python (measured:
+    about 2 ms per 5 KB statement, most of a one-PR stage refresh); for SQLAlchemy's ``format``
+    style the result depends on the text alone, and the statements are a fixed set of texts.
+    """
+    if style != "format":
+        return _convert_paramstyle(style, query, args)
+    return _numbered(query), args
+
+
+_convert_paramstyle = pg8000_legacy.convert_paramstyle
+pg8000_legacy.convert_paramstyle = _convert_format_paramstyle
 
 
 def build_engine(settings: Settings) -> Engine:

@@ -13,11 +13,15 @@ Per chunk, every staging table is filled by one COPY and each record type is wri
 - link lists (a PR's ``commits``, a work item's ``pull_requests``) replace the stored set when
   given and leave it alone when absent.
 
-Statements note which repositories and (repository, environment) pairs changed; ``finish``
-then checks team cycles, resolves the commits shipped by the deployments of those pairs
-(``pulse.ingest.shipped``), refreshes the PR stage ends of the changed repositories
-(``pulse.metrics.pull_requests.refresh_stages``; all of them when a contributor's ``is_bot``
-changed) and bumps the data version when anything changed.
+Statements note which repositories and (repository, environment) pairs changed, and which
+pull requests' stage inputs changed (``s_stage_pull_requests``): a PR's own row, its commit
+links, its reviews (and the PR a moved review left), a linked commit that was described anew
+(a placeholder's ``authored_at``), and its merge commit's first deployment (noted by
+``pulse.ingest.shipped``). ``finish`` then checks team cycles, resolves the commits shipped by
+the deployments of those pairs, refreshes the stage ends of exactly those PRs
+(``pulse.metrics.pull_requests.refresh_stages``; every PR when a contributor's ``is_bot``
+changed) and bumps the data version when anything changed. A webhook's import thus re-derives
+one PR, not its repository's thousands.
 """
 
 from __future__ import annotations
@@ -50,8 +54,28 @@ WORK_TABLES: Final = {
     "s_touched_repositories": "repository_id integer PRIMARY KEY",
     "s_graph_repositories": "repository_id integer PRIMARY KEY",
     "s_touched_pairs": 'repository_id integer, environment text COLLATE "C", PRIMARY KEY (repository_id, environment)',
+    "s_stage_pull_requests": "pull_request_id bigint PRIMARY KEY",
 }
 LINK_TABLES: Final = ("s_links", "s_work_item_links", "s_existing_pull_requests")
+
+# The tables each record type writes, derived ones included (for refreshing their statistics).
+TABLES_BY_TYPE: Final = {
+    "team": ("teams",),
+    "repository": ("repositories",),
+    "contributor": ("contributors",),
+    "commit": ("commits",),
+    "pull_request": ("pull_requests", "pull_request_commits", "pull_request_stages"),
+    "review": ("reviews",),
+    "deployment": ("deployments", "deployment_commits", "commit_first_deployments"),
+    "incident": ("incidents",),
+    "quality": ("quality_measurements",),
+    "objective": ("objectives",),
+    "work_item": ("work_items", "work_item_pull_requests"),
+}
+# autovacuum's default analyze threshold (50 rows + 10%), applied at once instead of up to a
+# minute later: the first request after a bulk load is planned on current statistics.
+ANALYZE_BASE_ROWS: Final = 50
+ANALYZE_FRACTION: Final = 0.1
 
 
 class IngestValidationError(ValueError):
@@ -75,16 +99,18 @@ class ImportResult:
 
 
 def _touching(sql: str, *columns: str) -> str:
-    """Wrap a data-modifying statement ``... RETURNING <columns>``: note what it touched, count rows."""
+    """Wrap a data-modifying statement ``... RETURNING <columns>``: note what it touched, count rows.
+
+    ``columns`` are RETURNING expressions (``id AS pull_request_id``); a returned
+    ``repository_id`` (and ``environment``) is noted as touched, a ``pull_request_id`` for the
+    stage refresh.
+    """
     notes = []
+    if "pull_request_id" in {column.split(" AS ")[-1] for column in columns}:
+        notes.append(f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT})")
     if "repository_id" in columns:
         notes.append(
             "t1 AS (INSERT INTO s_touched_repositories SELECT DISTINCT repository_id FROM changed "
-            "ON CONFLICT DO NOTHING)"
-        )
-    if "graph" in columns:
-        notes.append(
-            "t2 AS (INSERT INTO s_graph_repositories SELECT DISTINCT repository_id FROM changed "
             "ON CONFLICT DO NOTHING)"
         )
     if "environment" in columns:
@@ -92,7 +118,7 @@ def _touching(sql: str, *columns: str) -> str:
             "t3 AS (INSERT INTO s_touched_pairs SELECT DISTINCT repository_id, environment FROM changed "
             "ON CONFLICT DO NOTHING)"
         )
-    returning = ", ".join(column for column in columns if column != "graph")
+    returning = ", ".join(columns)
     return f"WITH changed AS ({sql} RETURNING {returning}), {', '.join(notes)} SELECT count(*) FROM changed"
 
 
@@ -116,6 +142,8 @@ def _insert_missing(table: str, columns: str, select: str, exists: str) -> str:
 
 
 REPO = "JOIN repositories r ON r.key = s.repository"
+NOTE_STAGES = "INSERT INTO s_stage_pull_requests"
+ON_CONFLICT = "ON CONFLICT DO NOTHING"
 COMMIT_COLUMNS = (
     "repository_id, sha, author_id, authored_at, committed_at, parents, additions, deletions, message"
 )
@@ -231,6 +259,16 @@ STATEMENTS: Final[list[Step]] = [
             "SELECT 1 FROM objectives o WHERE o.key = s.key",
         ),
     ),
+    # Which commits deployments ship changes only when a stored commit's parents do: every sha a
+    # stored record mentions (a parent, a deployment's sha or list) is stored, as a placeholder
+    # at least, so a commit new to the database is unreachable from stored deployments.
+    Step(
+        "s_commits",
+        "INSERT INTO s_graph_repositories SELECT DISTINCT r.id FROM s_commits s "
+        f"{REPO} JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha "
+        f"WHERE c.parents IS DISTINCT FROM s.parents {ON_CONFLICT}",
+        writes=False,
+    ),
     Step(
         "s_commits",
         _touching(
@@ -242,8 +280,17 @@ STATEMENTS: Final[list[Step]] = [
                 f"s.message FROM s_commits s {REPO} LEFT JOIN contributors a ON a.login = s.author",
             ),
             "repository_id",
-            "graph",
         ),
+    ),
+    # A PR's first_commit_at reads its commits' authored_at: note the PRs linking a commit of
+    # the import (a push's new commits are linked to none yet).
+    Step(
+        "s_commits",
+        f"{NOTE_STAGES} SELECT DISTINCT l.pull_request_id FROM s_commits s {REPO} "
+        "JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha "
+        "JOIN pull_requests p ON p.repository_id = r.id "
+        f"JOIN pull_request_commits l ON l.pull_request_id = p.id AND l.commit_id = c.id {ON_CONFLICT}",
+        writes=False,
     ),
     Step(
         "s_commit_refs",
@@ -273,15 +320,20 @@ STATEMENTS: Final[list[Step]] = [
                 "LEFT JOIN contributors a ON a.login = s.author",
             ),
             "repository_id",
+            "id AS pull_request_id",
         ),
     ),
     Step(
         "s_pull_request_refs",
-        _insert_missing(
-            "pull_requests",
-            "repository_id, number",
-            f"SELECT r.id, s.number FROM s_pull_request_refs s {REPO}",
-            "SELECT 1 FROM pull_requests p WHERE p.repository_id = r.id AND p.number = s.number",
+        _touching(
+            _insert_missing(
+                "pull_requests",
+                "repository_id, number",
+                f"SELECT r.id, s.number FROM s_pull_request_refs s {REPO}",
+                "SELECT 1 FROM pull_requests p WHERE p.repository_id = r.id AND p.number = s.number",
+            ),
+            "repository_id",
+            "id AS pull_request_id",
         ),
     ),
     Step(
@@ -291,6 +343,8 @@ STATEMENTS: Final[list[Step]] = [
         "JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha",
         writes=False,
     ),
+    # Filled by the two statements above; the link diff below is planned on their real sizes.
+    Step("s_pull_request_commits", "ANALYZE s_links, s_existing_pull_requests", writes=False),
     # Only PRs that existed before this chunk can have links to drop or links already stored.
     Step(
         "s_pull_requests",
@@ -300,7 +354,8 @@ STATEMENTS: Final[list[Step]] = [
         "WHERE s.has_commits AND l.pull_request_id = p.id AND NOT EXISTS "
         "(SELECT 1 FROM s_links n WHERE n.pull_request_id = l.pull_request_id AND n.commit_id = l.commit_id) "
         "RETURNING l.pull_request_id), t AS (INSERT INTO s_touched_repositories SELECT DISTINCT p.repository_id "
-        "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING) "
+        "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING), "
+        f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT}) "
         "SELECT count(*) FROM changed",
     ),
     Step(
@@ -313,8 +368,16 @@ STATEMENTS: Final[list[Step]] = [
         "(SELECT 1 FROM pull_request_commits l WHERE l.pull_request_id = n.pull_request_id "
         "AND l.commit_id = n.commit_id) "
         "RETURNING pull_request_id), t AS (INSERT INTO s_touched_repositories SELECT DISTINCT p.repository_id "
-        "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING) "
+        "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING), "
+        f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT}) "
         "SELECT count(*) FROM changed",
+    ),
+    # A review moving to another PR changes the stages of the one it leaves.
+    Step(
+        "s_reviews",
+        f"{NOTE_STAGES} SELECT DISTINCT v.pull_request_id FROM s_reviews s {REPO} "
+        f"JOIN reviews v ON v.repository_id = r.id AND v.external_id = s.id {ON_CONFLICT}",
+        writes=False,
     ),
     Step(
         "s_reviews",
@@ -328,6 +391,7 @@ STATEMENTS: Final[list[Step]] = [
                 "JOIN contributors c ON c.login = s.reviewer",
             ),
             "repository_id",
+            "pull_request_id",
         ),
     ),
     # A deployment moving to another repository or environment changes what the old pair ships.
@@ -451,31 +515,44 @@ class Loader:
     def _prepare(self) -> None:
         # One import at a time: derived data (shipped commits) is recomputed from what this
         # transaction sees, so a concurrent import's rows would be missed by both.
-        self.cursor.execute(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK})")
-        tables = {**STAGING, **WORK_TABLES, **shipped.WORK}
         # The work tables live as long as the connection: a small import (a webhook's) would
         # otherwise spend most of its time creating and dropping some 30 tables, and ON COMMIT
         # DELETE ROWS would rebuild each one's TOAST index at every commit (measured: a webhook
         # 4-5x slower either way). What an earlier import left is emptied here instead: DELETE
         # while a table is small (no file swap at commit), TRUNCATE once it is not, which also
-        # bounds the dead rows of these never-vacuumed tables.
-        self.cursor.execute(
-            "; ".join(
-                f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})" for name, columns in tables.items()
-            )
+        # bounds the dead rows of these never-vacuumed tables. Sorting a big import's commits by
+        # repository (shipped.py) should not spill to disk: work_mem. All in one round trip.
+        tables = {**STAGING, **WORK_TABLES, **shipped.WORK}
+        creates = " ".join(
+            f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns});" for name, columns in tables.items()
         )
         names = ", ".join(f"'{name}'" for name in tables)
         self.cursor.execute(
-            "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relnamespace = pg_my_temp_schema() "
-            f"AND relkind = 'r' AND relname IN ({names}) AND pg_relation_size(oid) > 0"
+            f"""
+            DO $prepare$
+            DECLARE
+                used record;
+                messages text := current_setting('client_min_messages');
+            BEGIN
+                PERFORM pg_advisory_xact_lock({IMPORT_LOCK});
+                SET LOCAL client_min_messages = warning;  -- no "already exists" notices
+                {creates}
+                FOR used IN
+                    SELECT relname, pg_relation_size(oid) AS bytes FROM pg_class
+                    WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' AND relname IN ({names})
+                      AND pg_relation_size(oid) > 0
+                LOOP
+                    EXECUTE format(
+                        CASE WHEN used.bytes > {SMALL_WORK_TABLE_BYTES} THEN 'TRUNCATE %I' ELSE 'DELETE FROM %I' END,
+                        used.relname
+                    );
+                END LOOP;
+                PERFORM set_config('client_min_messages', messages, true);
+                SET LOCAL work_mem = '128MB';
+            END
+            $prepare$
+            """
         )
-        used = dict(self.cursor.fetchall())
-        if large := [name for name, size in used.items() if size > SMALL_WORK_TABLE_BYTES]:
-            self.cursor.execute(f"TRUNCATE {', '.join(large)}")
-        if small := [name for name, size in used.items() if size <= SMALL_WORK_TABLE_BYTES]:
-            self.cursor.execute("; ".join(f"DELETE FROM {name}" for name in small))
-        # Sorting a big import's commits by repository (shipped.py) should not spill to disk.
-        self.cursor.execute("SET LOCAL work_mem = '128MB'")
         self._prepared = True
 
     def load(self, batch: Batch, payloads: dict[str, bytes] | None = None) -> None:
@@ -494,6 +571,9 @@ class Loader:
         self._filled = {*payloads, *LINK_TABLES}
         for name, data in payloads.items():
             cursor.execute(f"COPY {name} FROM STDIN", stream=[data])
+        # Temporary tables get no statistics unless asked: the planner would guess ~1,000 rows for
+        # each and hash-join a webhook's two rows against a whole table instead of probing its index.
+        cursor.execute(f"ANALYZE {', '.join(payloads)}")
         for step in STATEMENTS:
             if step.table not in payloads:
                 continue
@@ -526,17 +606,42 @@ class Loader:
             "ORDER BY 1"
         )
         result.repository_ids = [row[0] for row in self.cursor.fetchall()]
-        if result.repository_ids or self.bots_changed:
-            from pulse.metrics.pull_requests import refresh_stages
+        from pulse.metrics.pull_requests import refresh_stages
 
-            # PR stage ends (pull_request_stages) are derived from what changed here.
-            self.changed += refresh_stages(
-                self.connection, repository_ids=None if self.bots_changed else result.repository_ids
-            )
+        # PR stage ends (pull_request_stages) are derived from what changed here.
+        if self.bots_changed:
+            self.changed += refresh_stages(self.connection)
+        else:
+            self.cursor.execute("SELECT EXISTS (SELECT 1 FROM s_stage_pull_requests)")
+            if self.cursor.fetchone()[0]:
+                self.cursor.execute("ANALYZE s_stage_pull_requests")  # its size steers the plan
+                self.changed += refresh_stages(
+                    self.connection, only="SELECT pull_request_id FROM s_stage_pull_requests"
+                )
         result.changed = self.changed
         if self.changed:
+            self._refresh_statistics()
             result.data_version = dataversion.bump(self.connection).version
         return result
+
+    def _refresh_statistics(self) -> None:
+        """ANALYZE the tables this import grew past autovacuum's threshold (records per type
+        stand for the rows each of its tables received)."""
+        received = {
+            table: count for kind, count in self.by_type.items() for table in TABLES_BY_TYPE.get(kind, ())
+        }
+        self.cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = 'public'::regnamespace AND relname = ANY(%s)",
+            (list(received),),
+        )
+        stale = [
+            table
+            for table, rows in self.cursor.fetchall()
+            if received[table] >= ANALYZE_BASE_ROWS + ANALYZE_FRACTION * max(rows, 0)
+        ]
+        if stale:
+            self.cursor.execute(f"ANALYZE {', '.join(sorted(stale))}")
 
 
 def _check_team_cycles(cursor: Any, team_lines: dict[str, str]) -> None:

@@ -42,6 +42,18 @@ WORK: Final = {
     ),
 }
 
+
+def _noting_merged_pull_requests(sql: str) -> str:
+    """Wrap a change of first deployments (``RETURNING commit_id``): note the PRs whose merge
+    commit it concerns in ``s_stage_pull_requests`` (their deploy stage reads it); count rows."""
+    return (
+        f"WITH changed AS ({sql}), noted AS (INSERT INTO s_stage_pull_requests "
+        "SELECT DISTINCT pr.id FROM changed JOIN commits c ON c.id = changed.commit_id "
+        "JOIN pull_requests pr ON pr.repository_id = c.repository_id AND pr.merge_commit_sha = c.sha "
+        "ON CONFLICT DO NOTHING) SELECT count(*) FROM changed"
+    )
+
+
 APPLY: Final = [
     # commits a recomputed deployment no longer ships
     "DELETE FROM deployment_commits dc USING deployments d, s_pairs p "
@@ -52,19 +64,30 @@ APPLY: Final = [
     "FROM s_deployment_commits n WHERE NOT EXISTS (SELECT 1 FROM deployment_commits dc "
     "WHERE dc.deployment_id = n.deployment_id AND dc.commit_id = n.commit_id)",
     # first deployments of commits of a recomputed pair that no deployment of it ships any more
-    "DELETE FROM commit_first_deployments f USING commits c, s_pairs p "
-    "WHERE f.commit_id = c.id AND c.repository_id = p.repository_id AND f.environment = p.environment "
-    "AND NOT EXISTS (SELECT 1 FROM s_first_deployments n "
-    "WHERE n.commit_id = f.commit_id AND n.environment = f.environment)",
-    "INSERT INTO commit_first_deployments AS f "
-    "(commit_id, environment, deployment_id, finished_at, repository_id, authored_at) "
-    "SELECT n.commit_id, n.environment, n.deployment_id, n.finished_at, n.repository_id, n.authored_at "
-    "FROM s_first_deployments n "
-    "ON CONFLICT (commit_id, environment) DO UPDATE SET deployment_id = excluded.deployment_id, "
-    "finished_at = excluded.finished_at, repository_id = excluded.repository_id, authored_at = excluded.authored_at "
-    "WHERE (f.deployment_id, f.finished_at, f.repository_id, f.authored_at) "
-    "IS DISTINCT FROM (excluded.deployment_id, excluded.finished_at, excluded.repository_id, excluded.authored_at)",
+    _noting_merged_pull_requests(
+        "DELETE FROM commit_first_deployments f USING s_pairs p "
+        "WHERE f.repository_id = p.repository_id AND f.environment = p.environment "
+        "AND NOT EXISTS (SELECT 1 FROM s_first_deployments n "
+        "WHERE n.commit_id = f.commit_id AND n.environment = f.environment) RETURNING f.commit_id"
+    ),
+    _noting_merged_pull_requests(
+        "INSERT INTO commit_first_deployments AS f "
+        "(commit_id, environment, deployment_id, finished_at, repository_id, authored_at) "
+        "SELECT n.commit_id, n.environment, n.deployment_id, n.finished_at, n.repository_id, n.authored_at "
+        "FROM s_first_deployments n "
+        "ON CONFLICT (commit_id, environment) DO UPDATE SET deployment_id = excluded.deployment_id, "
+        "finished_at = excluded.finished_at, repository_id = excluded.repository_id, "
+        "authored_at = excluded.authored_at "
+        "WHERE (f.deployment_id, f.finished_at, f.repository_id, f.authored_at) "
+        "IS DISTINCT FROM (excluded.deployment_id, excluded.finished_at, excluded.repository_id, excluded.authored_at) "
+        "RETURNING f.commit_id"
+    ),
 ]
+# A first load of the pairs: every PR of their repositories may now be deployed.
+NOTE_FRESH = (
+    "INSERT INTO s_stage_pull_requests SELECT pr.id FROM pull_requests pr "
+    "WHERE pr.repository_id IN (SELECT repository_id FROM s_pairs) ON CONFLICT DO NOTHING"
+)
 
 FRESH: Final = (
     "SELECT EXISTS (SELECT 1 FROM deployment_commits dc JOIN deployments d ON d.id = dc.deployment_id "
@@ -227,11 +250,7 @@ def resolve(cursor: Any) -> int:
 
     Returns the number of rows written or deleted.
     """
-    for name, columns in WORK.items():
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DROP")
-    # The loader hands these over empty; DELETE of an empty table costs nothing, while TRUNCATE
-    # swaps files (a few ms of a webhook's import).
-    cursor.execute("; ".join(f"DELETE FROM {name}" for name in WORK))
+    # The loader creates the WORK tables with its own and hands them over empty.
     cursor.execute(
         "INSERT INTO s_pairs SELECT repository_id, environment FROM s_touched_pairs UNION "
         "SELECT DISTINCT d.repository_id, d.environment FROM deployments d "
@@ -271,10 +290,13 @@ def resolve(cursor: Any) -> int:
                     out.add({}, environment, items, repository, {})
         if fresh:
             out.copy_into(cursor, FRESH_COMMITS, FRESH_FIRSTS)
+            cursor.execute(NOTE_FRESH)
             return out.rows
         out.copy_into(cursor, "s_deployment_commits", "s_first_deployments")
+    # Statistics for the diff's plans (temporary tables get none on their own).
+    cursor.execute("ANALYZE s_pairs, s_deployment_commits, s_first_deployments")
     changed = 0
     for sql in APPLY:
         cursor.execute(sql)
-        changed += max(cursor.rowcount, 0)
+        changed += cursor.fetchone()[0] if sql.startswith("WITH") else max(cursor.rowcount, 0)
     return changed

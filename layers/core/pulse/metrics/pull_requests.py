@@ -35,7 +35,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -201,25 +201,15 @@ STAGE_COLUMNS = (
 )
 
 
-def refresh_stages(
-    connection: Connection,
-    *,
-    repository_ids: Sequence[int] | None = None,
-    pull_request_ids: Sequence[int] | None = None,
-) -> int:
-    """Derive ``pull_request_stages`` for the PRs of ``repository_ids`` or ``pull_request_ids``
-    (both: their union; neither: every PR); return how many rows changed.
+def refresh_stages(connection: Connection, *, only: str | None = None) -> int:
+    """Derive ``pull_request_stages`` for the PRs whose ids the SELECT ``only`` gives (``None``:
+    every PR); return how many rows changed.
 
-    Ingest calls it once at the end of an import, for what the import touched (the repositories
-    of its PR, commit, review and deployment records), and for every PR when a contributor's
-    ``is_bot`` changed. Rows that would not change are not rewritten.
+    Ingest calls it once at the end of an import, for the PRs whose stage inputs the import
+    changed (``pulse.ingest.loader``), and for every PR when a contributor's ``is_bot`` changed.
+    Rows that would not change are not rewritten.
     """
-    targets = []
-    if repository_ids is not None:
-        targets.append("pr.repository_id = ANY(:repository_ids)")
-    if pull_request_ids is not None:
-        targets.append("pr.id = ANY(:pull_request_ids)")
-    condition = " OR ".join(targets) or "TRUE"
+    condition = "TRUE" if only is None else f"pr.id IN ({only})"
     columns = ", ".join(STAGE_COLUMNS)
     updates = ", ".join(f"{column} = excluded.{column}" for column in STAGE_COLUMNS)
     hours = stage_hours_sql("ends")
@@ -238,11 +228,7 @@ def refresh_stages(
                   IS DISTINCT FROM (excluded.{", excluded.".join(STAGE_COLUMNS)})
             """
         ),
-        {
-            "environment": PRODUCTION,
-            "repository_ids": list(repository_ids or ()),
-            "pull_request_ids": list(pull_request_ids or ()),
-        },
+        {"environment": PRODUCTION},
     )
     return int(result.rowcount)
 
