@@ -379,3 +379,14 @@ def test_a_deployment_without_sha_or_commits_ships_nothing():
 
     assert shipped() == {}
     assert count("deployments") == 1
+
+
+def test_an_import_growing_a_table_past_the_analyze_threshold_refreshes_its_statistics():
+    # Threshold: 50 rows + 10% of the planner's row count (autovacuum's default), per table.
+    assert load(*(commit(f"a{n}", 1 + n % 20) for n in range(3))).analyzed == []  # 3 < 50
+
+    grown = load(*(commit(f"b{n}", 1 + n % 20) for n in range(60)))
+    assert grown.analyzed == ["commits"]  # 60 >= 50; nothing else received rows
+    assert rows("SELECT reltuples FROM pg_class WHERE relname = 'commits'") == [(63.0,)]
+
+    assert load(*(commit(f"c{n}", 1 + n % 20) for n in range(50))).analyzed == []  # 50 < 50 + 6.3

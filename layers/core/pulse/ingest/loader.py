@@ -97,6 +97,7 @@ class ImportResult:
     changed: int = 0  # rows inserted, updated or deleted; 0 when the import changed nothing
     repository_ids: list[int] = field(default_factory=list)  # repositories whose data changed
     data_version: int | None = None  # the new data version, None when nothing changed
+    analyzed: list[str] = field(default_factory=list)  # tables whose statistics it refreshed
 
 
 def _touching(sql: str, *columns: str) -> str:
@@ -626,13 +627,15 @@ class Loader:
                 )
         result.changed = self.changed
         if self.changed:
-            self._refresh_statistics()
+            result.analyzed = self._refresh_statistics()
             result.data_version = dataversion.bump(self.connection).version
         return result
 
-    def _refresh_statistics(self) -> None:
+    def _refresh_statistics(self) -> list[str]:
         """ANALYZE the tables this import grew past autovacuum's threshold (records per type
-        stand for the rows each of its tables received)."""
+        stand for the rows each of its tables received); return their names."""
+        if self.accepted < ANALYZE_BASE_ROWS:
+            return []  # no table can pass the threshold (a webhook's import)
         received = {
             table: count for kind, count in self.by_type.items() for table in TABLES_BY_TYPE.get(kind, ())
         }
@@ -648,6 +651,7 @@ class Loader:
         ]
         if stale:
             self.cursor.execute(f"ANALYZE {', '.join(sorted(stale))}")
+        return sorted(stale)
 
 
 def _check_team_cycles(cursor: Any, team_lines: dict[str, str]) -> None:
