@@ -538,8 +538,13 @@ class Loader:
                 messages text := current_setting('client_min_messages');
             BEGIN
                 PERFORM pg_advisory_xact_lock({IMPORT_LOCK});
-                SET LOCAL client_min_messages = warning;  -- no "already exists" notices
-                {creates}
+                IF (SELECT count(*) FROM pg_class
+                    WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' AND relname IN ({names}))
+                   < {len(tables)} THEN
+                    SET LOCAL client_min_messages = warning;  -- no "already exists" notices
+                    {creates}
+                    PERFORM set_config('client_min_messages', messages, true);
+                END IF;
                 FOR used IN
                     SELECT relname, pg_relation_size(oid) AS bytes FROM pg_class
                     WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' AND relname IN ({names})
@@ -550,7 +555,6 @@ class Loader:
                         used.relname
                     );
                 END LOOP;
-                PERFORM set_config('client_min_messages', messages, true);
                 SET LOCAL work_mem = '128MB';
             END
             $prepare$
