@@ -272,6 +272,17 @@ STATEMENTS: Final[list[Step]] = [
         f"WHERE c.parents IS DISTINCT FROM s.parents {ON_CONFLICT}",
         writes=False,
     ),
+    # A PR's first_commit_at reads its commits' authored_at: note the PRs linking a stored
+    # commit whose authored_at changes (a placeholder described); a new commit is linked to none.
+    Step(
+        "s_commits",
+        f"{NOTE_STAGES} SELECT DISTINCT l.pull_request_id FROM (SELECT c.id, c.repository_id FROM s_commits s "
+        f"{REPO} JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha "
+        "WHERE c.authored_at IS DISTINCT FROM s.authored_at) d "
+        "JOIN pull_requests p ON p.repository_id = d.repository_id "
+        f"JOIN pull_request_commits l ON l.pull_request_id = p.id AND l.commit_id = d.id {ON_CONFLICT}",
+        writes=False,
+    ),
     Step(
         "s_commits",
         _touching(
@@ -284,16 +295,6 @@ STATEMENTS: Final[list[Step]] = [
             ),
             "repository_id",
         ),
-    ),
-    # A PR's first_commit_at reads its commits' authored_at: note the PRs linking a commit of
-    # the import (a push's new commits are linked to none yet).
-    Step(
-        "s_commits",
-        f"{NOTE_STAGES} SELECT DISTINCT l.pull_request_id FROM s_commits s {REPO} "
-        "JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha "
-        "JOIN pull_requests p ON p.repository_id = r.id "
-        f"JOIN pull_request_commits l ON l.pull_request_id = p.id AND l.commit_id = c.id {ON_CONFLICT}",
-        writes=False,
     ),
     Step(
         "s_commit_refs",
