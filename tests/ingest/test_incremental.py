@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from pulse import db
+from pulse.ingest import loader
 from pulse.metrics.pull_requests import refresh_stages
 from tests.conftest import _data_tables
 from tests.ingest.helpers import REPO, commit, deployment, load, rows, ts
@@ -129,8 +130,16 @@ def empty_database() -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(params=["small batches", "big batches"])
+def batch_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Small batches note exactly what changed; big ones re-derive whole repositories."""
+    if request.param == "big batches":
+        monkeypatch.setattr(loader, "SMALL_BATCH_RECORDS", 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("steps", range(1, len(STEPS) + 1), ids=[name for name, _ in STEPS])
-def test_small_imports_derive_what_one_import_of_everything_derives(steps: int) -> None:
+def test_small_imports_derive_what_one_import_of_everything_derives(steps: int, batch_size: str) -> None:
     for _, records in STEPS[:steps]:
         load(*records)
     incremental = derived()

@@ -105,7 +105,8 @@ def _touching(sql: str, *columns: str) -> str:
 
     ``columns`` are RETURNING expressions (``id AS pull_request_id``); a returned
     ``repository_id`` (and ``environment``) is noted as touched, a ``pull_request_id`` for the
-    stage refresh.
+    stage refresh; ``graph`` (with ``repository_id``) notes the repositories as changed in their
+    commit graph, and all their PRs for the stage refresh.
     """
     notes = []
     if "pull_request_id" in {column.split(" AS ")[-1] for column in columns}:
@@ -120,7 +121,13 @@ def _touching(sql: str, *columns: str) -> str:
             "t3 AS (INSERT INTO s_touched_pairs SELECT DISTINCT repository_id, environment FROM changed "
             "ON CONFLICT DO NOTHING)"
         )
-    returning = ", ".join(columns)
+    if "graph" in columns:
+        notes.append(
+            "t4 AS (INSERT INTO s_graph_repositories SELECT DISTINCT repository_id FROM changed "
+            f"{ON_CONFLICT}), t5 AS ({NOTE_STAGES} SELECT p.id FROM pull_requests p "
+            f"WHERE p.repository_id IN (SELECT repository_id FROM changed) {ON_CONFLICT})"
+        )
+    returning = ", ".join(column for column in columns if column != "graph")
     return f"WITH changed AS ({sql} RETURNING {returning}), {', '.join(notes)} SELECT count(*) FROM changed"
 
 
@@ -149,6 +156,13 @@ ON_CONFLICT = "ON CONFLICT DO NOTHING"
 COMMIT_COLUMNS = (
     "repository_id, sha, author_id, authored_at, committed_at, parents, additions, deletions, message"
 )
+COMMITS_UPSERT = _upsert(
+    "commits",
+    "repository_id, sha",
+    COMMIT_COLUMNS,
+    "SELECT r.id, s.sha, a.id, s.authored_at, s.committed_at, s.parents, s.additions, s.deletions, "
+    f"s.message FROM s_commits s {REPO} LEFT JOIN contributors a ON a.login = s.author",
+)
 PR_COLUMNS = (
     "repository_id, number, author_id, title, state, draft, created_at, ready_at, merged_at, closed_at, "
     "merge_commit_sha, base_branch, head_branch, additions, deletions, changed_files, labels"
@@ -161,7 +175,8 @@ class Step(NamedTuple):
     table: str
     sql: str
     writes: bool = True
-    # "bots": counts contributors whose is_bot changes; "small": only for small batches (ANALYZE)
+    # "bots": counts contributors whose is_bot changes; "small" / "big": only for batches of at
+    # most / more than SMALL_BATCH_RECORDS
     note: str = ""
 
 
@@ -262,18 +277,21 @@ STATEMENTS: Final[list[Step]] = [
             "SELECT 1 FROM objectives o WHERE o.key = s.key",
         ),
     ),
-    # Which commits deployments ship changes only when a stored commit's parents do: every sha a
-    # stored record mentions (a parent, a deployment's sha or list) is stored, as a placeholder
-    # at least, so a commit new to the database is unreachable from stored deployments.
+    # Small batches (a webhook's) note precisely what a commit changes, before writing it:
+    # - which commits deployments ship changes only when a stored commit's parents do: every sha
+    #   a stored record mentions (a parent, a deployment's sha or list) is stored, as a
+    #   placeholder at least, so a commit new to the database is unreachable from stored
+    #   deployments (a push re-derives nothing);
+    # - a PR's first_commit_at reads its commits' authored_at: the PRs linking a stored commit
+    #   whose authored_at changes (a placeholder described); a new commit is linked to none.
     Step(
         "s_commits",
         "INSERT INTO s_graph_repositories SELECT DISTINCT r.id FROM s_commits s "
         f"{REPO} JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha "
         f"WHERE c.parents IS DISTINCT FROM s.parents {ON_CONFLICT}",
         writes=False,
+        note="small",
     ),
-    # A PR's first_commit_at reads its commits' authored_at: note the PRs linking a stored
-    # commit whose authored_at changes (a placeholder described); a new commit is linked to none.
     Step(
         "s_commits",
         f"{NOTE_STAGES} SELECT DISTINCT l.pull_request_id FROM (SELECT c.id, c.repository_id FROM s_commits s "
@@ -282,20 +300,12 @@ STATEMENTS: Final[list[Step]] = [
         "JOIN pull_requests p ON p.repository_id = d.repository_id "
         f"JOIN pull_request_commits l ON l.pull_request_id = p.id AND l.commit_id = d.id {ON_CONFLICT}",
         writes=False,
+        note="small",
     ),
-    Step(
-        "s_commits",
-        _touching(
-            _upsert(
-                "commits",
-                "repository_id, sha",
-                COMMIT_COLUMNS,
-                "SELECT r.id, s.sha, a.id, s.authored_at, s.committed_at, s.parents, s.additions, s.deletions, "
-                f"s.message FROM s_commits s {REPO} LEFT JOIN contributors a ON a.login = s.author",
-            ),
-            "repository_id",
-        ),
-    ),
+    Step("s_commits", _touching(COMMITS_UPSERT, "repository_id"), note="small"),
+    # A big chunk's probes would cost more than they save (~1 s per 50,000 records): every
+    # repository whose commits it changed is re-derived, shipped commits and PR stages.
+    Step("s_commits", _touching(COMMITS_UPSERT, "repository_id", "graph"), note="big"),
     Step(
         "s_commit_refs",
         _insert_missing(
@@ -587,7 +597,7 @@ class Loader:
         if small:
             cursor.execute(f"ANALYZE {', '.join(payloads)}")
         for step in STATEMENTS:
-            if step.table not in payloads or (step.note == "small" and not small):
+            if step.table not in payloads or step.note == ("big" if small else "small"):
                 continue
             cursor.execute(step.sql)
             count = (
