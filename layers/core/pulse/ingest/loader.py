@@ -43,7 +43,9 @@ from pulse.ingest.batch import STAGING, Batch
 from pulse.ingest.records import InvalidRecord, convert, decode
 
 CHUNK_RECORDS: Final = 50_000
-SMALL_BATCH_RECORDS: Final = 1_000  # staging tables analyzed up to this size (see Loader._load)
+# Up to this many records a batch is a webhook's or a pipeline's: its staging tables are analyzed
+# and it notes exactly what its commits change (see Loader._load and the commit steps).
+SMALL_BATCH_RECORDS: Final = 1_000
 SMALL_WORK_TABLE_BYTES: Final = 64 * 1024  # emptied by DELETE up to this size, else by TRUNCATE
 IMPORT_LOCK: Final = 0x70756C7365  # pg_advisory_xact_lock key serializing imports ("pulse")
 
