@@ -6,7 +6,9 @@ and checks the caller again here. Failures are 401s with the envelope (see ``pul
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+import pulse.coldstart
+
+from fastapi import Request, Response, status
 
 from pulse import db
 from pulse.auth import apikeys, sessions, users
@@ -25,9 +27,10 @@ from pulse.auth.schemas import (
 )
 from pulse.config import get_settings
 from pulse.errors import ApiError
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 
-router = APIRouter(prefix=f"{get_settings().API_V1_PREFIX}/auth", tags=["auth"])
+app = create_app(title="Pulse auth")
+router = RouteGroup(app, prefix=f"{get_settings().API_V1_PREFIX}/auth", tags=["auth"])
 
 UNAUTHORIZED = {401: {"description": "Missing, invalid, expired or revoked credential (error envelope)."}}
 ADMIN_ONLY = {**UNAUTHORIZED, 403: {"description": "Only admins may do this."}}
@@ -139,5 +142,6 @@ def delete_api_key(key_id: str, caller: AdminDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-app = create_app(router, title="Pulse auth")
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

@@ -5,6 +5,8 @@ A plain Lambda handler (payload 2.0, simple responses); the decision is ``pulse.
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 from typing import Any
 
 from pulse.auth.authorizer import authorize
@@ -15,3 +17,6 @@ from pulse.observability import logger, metrics
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return authorize(event)
+
+
+pulse.coldstart.settle()  # the end of this function's initialisation

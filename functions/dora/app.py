@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 from typing import Any
 
-from fastapi import APIRouter
-
 from pulse.config import get_settings
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 from pulse.metrics import dora
-from pulse.metrics.common import CommonDep, UserDep
+from pulse.metrics.params import CommonDep, UserDep
 
-router = APIRouter(prefix=f"{get_settings().API_V1_PREFIX}/metrics/dora", tags=["dora"])
+app = create_app(title="Pulse DORA metrics")
+router = RouteGroup(app, prefix=f"{get_settings().API_V1_PREFIX}/metrics/dora", tags=["dora"])
 
 
 @router.get("/summary")
@@ -50,5 +51,6 @@ def teams(caller: UserDep, params: CommonDep) -> dict[str, Any]:
     return dora.answer_teams(caller, params)
 
 
-app = create_app(router, title="Pulse DORA metrics")
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse import db
@@ -16,9 +18,10 @@ from pulse.etl import jobs, service
 from pulse.etl import settings as etl_settings
 from pulse.etl.jobs import StatusReport
 from pulse.etl.settings import EtlSettings
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 
-router = APIRouter(prefix=f"{get_settings().API_V1_PREFIX}/etl", tags=["etl"])
+app = create_app(title="Pulse ETL coordination")
+router = RouteGroup(app, prefix=f"{get_settings().API_V1_PREFIX}/etl", tags=["etl"])
 
 
 def require_reader(caller: CallerDep) -> Caller:
@@ -228,5 +231,6 @@ def report_event(job_id: str, body: StatusReport, caller: EtlServiceDep) -> dict
     return {"applied": applied, "job": job}
 
 
-app = create_app(router, title="Pulse ETL coordination")
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

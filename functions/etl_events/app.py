@@ -8,6 +8,8 @@ dead-letter queue. Duplicates and out-of-order reports are applied as no-ops (``
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -43,3 +45,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+pulse.coldstart.settle()  # the end of this function's initialisation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 import datetime as dt
 from typing import Any
 
@@ -25,3 +27,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     fired = schedule.run_due(now=_tick_time(event))
     logger.info("scheduled syncs", extra={"fired": fired})
     return {"fired": [{**item, "fire_at": item["fire_at"].isoformat()} for item in fired]}
+
+
+pulse.coldstart.settle()  # the end of this function's initialisation

@@ -6,18 +6,22 @@ when a trend is computed, so a cached answer never pays for it.
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import HTMLResponse, Response
 
 from pulse.config import get_settings
-from pulse.handler import create_app, make_handler
-from pulse.metrics import executive, executive_report
-from pulse.metrics.common import CommonDep, CommonParams, UserDep
+from pulse.handler import RouteGroup, create_app, make_handler
+from pulse.metrics import executive
+from pulse.metrics.common import CommonParams
+from pulse.metrics.params import CommonDep, UserDep
 
-router = APIRouter(prefix=f"{get_settings().API_V1_PREFIX}/dashboards/executive", tags=["executive"])
+app = create_app(title="Pulse executive dashboards")
+router = RouteGroup(app, prefix=f"{get_settings().API_V1_PREFIX}/dashboards/executive", tags=["executive"])
 
 ProjectQuery = Annotated[str | None, Query(description="Portfolio project (the repositories' project)")]
 MetricQuery = Annotated[executive.TrendMetric, Query(description="The trend's metric")]
@@ -58,6 +62,9 @@ def trend_chart(
     project: ProjectQuery = None,
 ) -> Response:
     """One trend as a standalone SVG chart (history, forecast, 80% and 95% bands)."""
+    # The SVG and HTML rendering serves this route and /report only: kept off the others' cold start.
+    from pulse.metrics import executive_report
+
     trend = executive.answer_trend(caller, executive.with_project(params, project), metric, horizon)
     return Response(executive_report.trend_svg(trend), media_type="image/svg+xml")
 
@@ -65,6 +72,8 @@ def trend_chart(
 @router.get("/report", response_class=HTMLResponse)
 def report(caller: UserDep, params: CommonDep, project: ProjectQuery = None) -> HTMLResponse:
     """A self-contained HTML page: the cards, every trend as a sparkline with its forecast band, the risks."""
+    from pulse.metrics import executive_report  # see trend_chart
+
     scoped = executive.with_project(params, project)
     trend_params = scoped if scoped.interval in executive.TREND_INTERVALS else _weekly(scoped)
     page = executive_report.report_html(
@@ -83,5 +92,6 @@ def _weekly(params: CommonParams) -> CommonParams:
     return dataclasses.replace(params, interval="week")
 
 
-app = create_app(router, title="Pulse executive dashboards")
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

@@ -6,21 +6,25 @@ quality}``; this module parses parameters and serves them cache-aside (``pulse.m
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
 from pulse.config import get_settings
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 from pulse.metrics import contributors, quality, repositories
 from pulse.metrics import pull_requests as prs
-from pulse.metrics.common import Caller, CommonDep, CommonParams, Scope, UserDep, answer
+from pulse.metrics.common import Caller, CommonParams, Scope, answer
+from pulse.metrics.params import CommonDep, UserDep
 
-router = APIRouter(prefix=f"{get_settings().API_V1_PREFIX}/analytics/github", tags=["github"])
+app = create_app(title="Pulse GitHub analytics")
+router = RouteGroup(app, prefix=f"{get_settings().API_V1_PREFIX}/analytics/github", tags=["github"])
 
 Author = Annotated[str | None, Query(description="Only PRs authored by this login")]
 SizeParam = Annotated[
@@ -169,5 +173,6 @@ def code_quality(caller: UserDep, params: CommonDep) -> JSONResponse:
     )
 
 
-app = create_app(router, title="Pulse GitHub analytics")
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

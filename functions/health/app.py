@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import pulse.coldstart
 
-from fastapi import APIRouter
+from typing import Any
 
 from pulse import cache, db
 from pulse.config import VERSION, get_settings
 from pulse.errors import ApiError
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 
-router = APIRouter(prefix=get_settings().API_V1_PREFIX, tags=["health"])
+app = create_app(title="Pulse health")
+router = RouteGroup(app, prefix=get_settings().API_V1_PREFIX, tags=["health"])
 
 
 @router.get("/health")
@@ -29,5 +30,6 @@ def health() -> dict[str, Any]:
     return {"status": status, "version": VERSION, **checks}
 
 
-app = create_app(router, title="Pulse health")
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

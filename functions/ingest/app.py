@@ -7,23 +7,29 @@ transaction each, so a request is written entirely or not at all.
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import Body, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse import db
 from pulse.auth.context import Caller, require_scope
 from pulse.config import get_settings
 from pulse.errors import ApiError
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 from pulse.ingest import IngestValidationError, uploads, webhooks
 from pulse.ingest import http as ingest_http
 
 PREFIX = get_settings().API_V1_PREFIX
-ingest = APIRouter(prefix=f"{PREFIX}/ingest", tags=["ingest"])
-hooks = APIRouter(prefix=f"{PREFIX}/webhooks", tags=["webhooks"])
+app = create_app(
+    title="Ingest",
+    description="Push data into Pulse: NDJSON batches, bulk uploads through S3, GitHub and CI/CD webhooks.",
+)
+ingest = RouteGroup(app, prefix=f"{PREFIX}/ingest", tags=["ingest"])
+hooks = RouteGroup(app, prefix=f"{PREFIX}/webhooks", tags=["webhooks"])
 
 IngestDep = Annotated[Caller, Depends(require_scope("ingest"))]
 
@@ -237,10 +243,6 @@ def incident(caller: IngestDep, record: Annotated[dict[str, Any], RECORD_BODY]) 
         return OneAccepted(**ingest_http.ingest_one(connection, kind="incident", document=record))
 
 
-app = create_app(
-    ingest,
-    hooks,
-    title="Ingest",
-    description="Push data into Pulse: NDJSON batches, bulk uploads through S3, GitHub and CI/CD webhooks.",
-)
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

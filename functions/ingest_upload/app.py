@@ -7,6 +7,8 @@ awaits: S3 would only retry the invocation, and the job already says what happen
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,3 +36,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             metrics.add_metric(name="UploadsImported", unit=MetricUnit.Count, value=1)
         jobs.append({"key": key, "job_id": job_id})
     return {"jobs": jobs}
+
+
+pulse.coldstart.settle()  # the end of this function's initialisation

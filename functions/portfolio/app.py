@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 from typing import Any
 
-from fastapi import APIRouter
-
 from pulse.config import get_settings
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 from pulse.metrics import portfolio
-from pulse.metrics.common import CommonDep, UserDep
+from pulse.metrics.params import CommonDep, UserDep
 
-router = APIRouter(prefix=f"{get_settings().API_V1_PREFIX}/portfolio", tags=["portfolio"])
+app = create_app(title="Pulse portfolio analytics")
+router = RouteGroup(app, prefix=f"{get_settings().API_V1_PREFIX}/portfolio", tags=["portfolio"])
 
 
 @router.get("/projects")
@@ -32,5 +33,6 @@ def alignment(caller: UserDep, params: CommonDep) -> dict[str, Any]:
     return portfolio.answer_alignment(caller, params)
 
 
-app = create_app(router, title="Pulse portfolio analytics")
 handler = make_handler(app)
+
+pulse.coldstart.settle()  # the end of this function's initialisation

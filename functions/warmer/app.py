@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 import time
 from typing import Any
 
@@ -35,3 +37,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "seconds": seconds,
         "scheduled_at": event.get("time"),
     }
+
+
+pulse.coldstart.settle()  # the end of this function's initialisation

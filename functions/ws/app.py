@@ -5,6 +5,8 @@ A plain Lambda handler (API Gateway WebSocket proxy events); protocol in ``pulse
 
 from __future__ import annotations
 
+import pulse.coldstart
+
 from typing import Any
 
 from pulse.etl import live
@@ -25,3 +27,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if route_key == "$disconnect":
         return live.on_disconnect(connection_id=connection_id)
     return live.on_message(connection_id=connection_id, route_key=route_key, body=event.get("body"))
+
+
+pulse.coldstart.settle()  # the end of this function's initialisation

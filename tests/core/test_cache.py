@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import APIRouter
 
 from pulse import cache
 from pulse.config import get_settings
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 from pulse.local.events import LambdaContext, http_event
 from pulse.observability import metrics
 
@@ -120,7 +119,8 @@ def test_slow_redis_times_out_quickly_and_the_answer_is_computed(monkeypatch, si
     assert cache_errors() == 1
 
 
-router = APIRouter()
+cached_app = create_app(title="Cached")
+router = RouteGroup(cached_app)
 
 
 @router.get("/cached")
@@ -131,7 +131,7 @@ def cached() -> dict[str, Any]:
 
 def test_a_request_succeeds_with_redis_down_and_the_metric_is_published(monkeypatch, capsys):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    handler = make_handler(create_app(router, title="Cached"))
+    handler = make_handler(cached_app)
 
     result = handler(http_event("GET", "/cached"), LambdaContext())
 

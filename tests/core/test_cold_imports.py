@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -48,3 +49,46 @@ def test_function_import_loads_no_heavy_module(group):
 )
 def test_tracing_is_on_in_lambda_only(environ, enabled):
     assert tracing_enabled(environ) is enabled
+
+
+FUNCTIONS = sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py"))
+
+
+def _statements(group: str) -> list[ast.stmt]:
+    module = ast.parse((ROOT / "functions" / group / "app.py").read_text())
+    return [
+        node
+        for node in module.body
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))  # the docstring
+        and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")
+    ]
+
+
+@pytest.mark.parametrize("group", FUNCTIONS)
+def test_function_initialises_between_coldstart_and_settle(group):
+    """The collector is paused before a function's first import and resumed after its last line."""
+    statements = _statements(group)
+
+    assert ast.unparse(statements[0]) == "import pulse.coldstart"
+    assert ast.unparse(statements[-1]) == "pulse.coldstart.settle()"
+
+
+GC_PROBE = """
+import gc, json, sys
+import pulse.coldstart
+paused = not gc.isenabled()
+pulse.coldstart.settle()
+print(json.dumps({"paused": paused, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_coldstart_pauses_the_collector_until_settle():
+    completed = subprocess.run(
+        [sys.executable, "-c", GC_PROBE], capture_output=True, text=True, check=True, env=dict(os.environ)
+    )
+    state = json.loads(completed.stdout.splitlines()[-1])
+
+    assert state["paused"] is True
+    assert state["enabled"] is True
+    # What the import allocated is frozen: later collections never scan it again.
+    assert state["frozen"] > 1000

@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, HTTPException
+from fastapi import HTTPException
 
 from pulse.errors import ApiError, forbidden
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 from pulse.local.events import LambdaContext, http_event
 
-router = APIRouter()
+app = create_app(title="Errors")
+router = RouteGroup(app)
 
 
 @router.get("/needs-sign-in")
@@ -50,7 +51,7 @@ def down() -> None:
     raise ApiError(503, "database_unavailable", "The database is unreachable.")
 
 
-handler = make_handler(create_app(router, title="Errors"))
+handler = make_handler(app)
 
 
 def call(

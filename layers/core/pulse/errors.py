@@ -1,16 +1,20 @@
-"""The shared JSON error envelope: ``{"error": {"code", "message", "request_id"}}``."""
+"""The shared JSON error envelope: ``{"error": {"code", "message", "request_id"}}``.
+
+``ApiError`` is raised by plain Lambda handlers too (authorizer, WebSocket, queue consumers), so
+FastAPI is imported only by the functions that build the envelope for an app: importing this
+module must not cost those handlers FastAPI's ~130 ms of cold start.
+"""
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from typing import TYPE_CHECKING, Any
 
 from pulse.observability import logger
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
 
 class ApiError(Exception):
@@ -65,6 +69,8 @@ def envelope(
     headers: dict[str, str] | None = None,
     details: Any = None,
 ) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
     body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id_of(request)}
     if details is not None:
         body["details"] = details
@@ -98,6 +104,8 @@ def _describe_validation(errors: Any) -> list[str]:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Every error the app can raise leaves as the envelope; never a stack trace."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

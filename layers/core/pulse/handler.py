@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.types import DecoratedCallable
 from mangum import Mangum
 
 from pulse.config import VERSION, get_settings
@@ -17,10 +18,10 @@ from pulse.observability import logger, metrics, tracer
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def create_app(*routers: APIRouter, title: str, description: str = "") -> FastAPI:
-    """A FastAPI app for one route group: its routers, the error envelope and CORS.
+def create_app(*, title: str, description: str = "") -> FastAPI:
+    """A FastAPI app for one route group, with the error envelope and CORS.
 
-    Interactive docs are served once for the whole API by the ``docs`` function.
+    Routes are declared on it through ``RouteGroup``. Interactive docs are served once for the whole API by the ``docs`` function.
     """
     app = FastAPI(
         title=title,
@@ -30,8 +31,6 @@ def create_app(*routers: APIRouter, title: str, description: str = "") -> FastAP
         redoc_url=None,
         openapi_url=None,
     )
-    for router in routers:
-        app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -41,6 +40,51 @@ def create_app(*routers: APIRouter, title: str, description: str = "") -> FastAP
         allow_headers=["*"],
     )
     return app
+
+
+class RouteGroup:
+    """A function's routes under one path prefix and tags, declared like an ``APIRouter``'s.
+
+    ``@router.get("/summary")`` registers ``{prefix}/summary`` on the app itself. FastAPI builds a
+    route of an included ``APIRouter`` twice, in the router and again for the app at the first
+    request (the dependency analysis and a pydantic adapter per parameter, a few ms per route):
+    registered on the app, each route is built once, which shortens every cold start.
+    """
+
+    def __init__(
+        self, app: FastAPI, *, prefix: str = "", tags: Sequence[str] = (), include_in_schema: bool = True
+    ) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.tags = list(tags)
+        self.include_in_schema = include_in_schema
+
+    def api_route(
+        self, path: str, *, methods: list[str], **options: Any
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """Like ``APIRouter.api_route``: the prefix before ``path``, the group's tags before the route's."""
+        return self.app.api_route(
+            self.prefix + path,
+            methods=methods,
+            tags=[*self.tags, *(options.pop("tags", None) or [])],
+            include_in_schema=self.include_in_schema and options.pop("include_in_schema", True),
+            **options,
+        )
+
+    def get(self, path: str, **options: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.api_route(path, methods=["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.api_route(path, methods=["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.api_route(path, methods=["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.api_route(path, methods=["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.api_route(path, methods=["DELETE"], **options)
 
 
 def make_handler(app: FastAPI) -> LambdaHandler:

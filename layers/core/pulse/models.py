@@ -31,7 +31,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     Text,
     UniqueConstraint,
@@ -40,20 +39,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from pulse import tables
+
 Timestamp = DateTime(timezone=True)
 Key = Text(collation="C")
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    # The naming convention lives with the metadata in pulse.tables.
+    metadata = tables.metadata
 
 
 class Team(Base):
@@ -432,90 +426,72 @@ class ApiKey(Base):
 
 
 # ETL coordination (pulse.etl): settings history, jobs, the status reports they received, schedule fires.
+# Their tables are declared in pulse.tables (SQLAlchemy Core), which request paths use without the ORM.
 
 
 class EtlSettingsVersion(Base):
     """Every saved version of the ETL settings: the newest is current; who and when is the history."""
 
-    __tablename__ = "etl_settings_versions"
+    __table__ = tables.etl_settings_versions
 
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    settings: Mapped[dict[str, object]] = mapped_column(JSONB)
-    changed_by: Mapped[str] = mapped_column(Text)
-    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    version: Mapped[int]
+    settings: Mapped[dict[str, object]]
+    changed_by: Mapped[str]
+    changed_at: Mapped[dt.datetime]
 
 
 class EtlJob(Base):
-    __tablename__ = "etl_jobs"
-    __table_args__ = (
-        CheckConstraint("type IN ('incremental', 'full')", name="type"),
-        CheckConstraint(
-            "status IN ('queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled')", name="status"
-        ),
-        CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
-        # GET /etl/jobs?status=... newest first
-        Index("ix_etl_jobs_status_created", "status", "created_at"),
-        # GET /etl/jobs newest first
-        Index("ix_etl_jobs_created", "created_at"),
-        # Idempotency-Key lookups (same caller, same key)
-        Index(
-            "ix_etl_jobs_idempotency",
-            "requested_by",
-            "idempotency_key",
-            postgresql_where=text("idempotency_key IS NOT NULL"),
-        ),
-    )
+    __table__ = tables.etl_jobs
 
-    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
-    type: Mapped[str] = mapped_column(Text)
-    repositories: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    status: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
-    progress: Mapped[float] = mapped_column(Float, server_default=text("0"))
-    counts: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    message: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)
-    trigger: Mapped[str] = mapped_column(Text)  # api, schedule or retry
-    schedule_name: Mapped[str | None] = mapped_column(Text)
-    retry_of: Mapped[str | None] = mapped_column(ForeignKey("etl_jobs.id"), index=True)
-    requested_by: Mapped[str] = mapped_column(Text)
-    idempotency_key: Mapped[str | None] = mapped_column(Text)
-    request_fingerprint: Mapped[str | None] = mapped_column(Text)
-    settings_version: Mapped[int] = mapped_column(Integer)
-    transport: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
-    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
-    dispatched_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    id: Mapped[str]
+    type: Mapped[str]
+    repositories: Mapped[list[str]]
+    status: Mapped[str]
+    progress: Mapped[float]
+    counts: Mapped[dict[str, int]]
+    message: Mapped[str | None]
+    error: Mapped[str | None]
+    trigger: Mapped[str]
+    schedule_name: Mapped[str | None]
+    retry_of: Mapped[str | None]
+    requested_by: Mapped[str]
+    idempotency_key: Mapped[str | None]
+    request_fingerprint: Mapped[str | None]
+    settings_version: Mapped[int]
+    transport: Mapped[str | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    dispatched_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
 
 
 class EtlJobEvent(Base):
     """A status report about a job, kept whether or not it moved the job (``applied``)."""
 
-    __tablename__ = "etl_job_events"
+    __table__ = tables.etl_job_events
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    # a job's events in order (GET /etl/jobs/{id})
-    job_id: Mapped[str] = mapped_column(ForeignKey("etl_jobs.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(Text)
-    progress: Mapped[float | None] = mapped_column(Float)
-    message: Mapped[str | None] = mapped_column(Text)
-    counts: Mapped[dict[str, int] | None] = mapped_column(JSONB)
-    source: Mapped[str] = mapped_column(Text)  # pulse, http or sqs
-    applied: Mapped[bool] = mapped_column(Boolean)
-    received_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    id: Mapped[int]
+    job_id: Mapped[str]
+    status: Mapped[str]
+    progress: Mapped[float | None]
+    message: Mapped[str | None]
+    counts: Mapped[dict[str, int] | None]
+    source: Mapped[str]
+    applied: Mapped[bool]
+    received_at: Mapped[dt.datetime]
 
 
 class EtlScheduleFire(Base):
     """One firing of a settings schedule; the primary key makes a repeated EventBridge tick harmless."""
 
-    __tablename__ = "etl_schedule_fires"
+    __table__ = tables.etl_schedule_fires
 
-    schedule_name: Mapped[str] = mapped_column(Text, primary_key=True)
-    fire_at: Mapped[dt.datetime] = mapped_column(Timestamp, primary_key=True)
-    job_id: Mapped[str | None] = mapped_column(ForeignKey("etl_jobs.id", ondelete="SET NULL"))
-    skipped: Mapped[str | None] = mapped_column(Text)  # why no job was created
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("now()"))
+    schedule_name: Mapped[str]
+    fire_at: Mapped[dt.datetime]
+    job_id: Mapped[str | None]
+    skipped: Mapped[str | None]
+    created_at: Mapped[dt.datetime]
 
 
 # Ingest over HTTP (pulse.ingest.uploads, pulse.ingest.webhooks): bulk upload jobs, webhook deliveries.

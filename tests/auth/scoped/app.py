@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from pulse.auth.context import Caller, UserDep, require_roles, require_scope
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 
-router = APIRouter(prefix="/api/v1/scoped")
+app = create_app(title="scoped (tests)")
+router = RouteGroup(app, prefix="/api/v1/scoped")
 
 
 @router.post("/ingest")
@@ -32,5 +33,4 @@ def executive(caller: Annotated[Caller, Depends(require_roles("admin", "executiv
     return {"role": caller.role}
 
 
-app = create_app(router, title="scoped (tests)")
 handler = make_handler(app)

@@ -8,78 +8,23 @@ Functions enforce roles and scopes again from this context (defense in depth).
 (``ReauthorizeEvery``, five minutes): the token's expiry and its revocation. A context that
 carries a failure instead of an identity (``pulse.auth.authorizer``) becomes a 401 with the
 envelope. API Gateway alone writes ``requestContext``, so the context is trusted as given.
+
+These are the FastAPI dependencies; ``Caller`` itself lives in ``pulse.auth.caller``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from pulse.auth import revocation
+from pulse.auth.caller import Caller, caller_from_context
+from pulse.auth.claims import LEEWAY_SECONDS
 from pulse.auth.errors import MISSING_TOKEN, TOKEN_EXPIRED, TOKEN_REVOKED, Unauthorized
-from pulse.auth.tokens import LEEWAY_SECONDS
 from pulse.errors import ApiError
-
-Role = Literal["admin", "executive", "manager", "member"]
-ORG_WIDE_ROLES = frozenset({"admin", "executive"})
-
-
-@dataclass(frozen=True)
-class Caller:
-    subject: str
-    kind: Literal["user", "api_key"]
-    role: str | None = None
-    teams: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-    # From an access token (None for API keys and hand-made contexts): what logout revokes and
-    # what current_caller re-checks.
-    token_id: str | None = None
-    family: str | None = None
-    issued_at: float | None = None
-    expires_at: float | None = None
-
-    @property
-    def sees_everything(self) -> bool:
-        """Admins and executives read every team's analytics."""
-        return self.kind == "user" and self.role in ORG_WIDE_ROLES
-
-
-def _split(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    if isinstance(value, list | tuple):
-        return tuple(str(item) for item in value)
-    return tuple(part for part in str(value).split(",") if part)
-
-
-def caller_from_context(context: dict[str, Any]) -> Caller | None:
-    """A caller from an authorizer context, or None when it carries no subject."""
-    subject = context.get("sub")
-    if not subject:
-        return None
-    kind: Literal["user", "api_key"] = "api_key" if context.get("kind") == "api_key" else "user"
-    return Caller(
-        subject=str(subject),
-        kind=kind,
-        role=str(context["role"]) if context.get("role") else None,
-        teams=_split(context.get("teams")),
-        scopes=_split(context.get("scopes")),
-        token_id=str(context["jti"]) if context.get("jti") else None,
-        family=str(context["fam"]) if context.get("fam") else None,
-        issued_at=_number(context.get("iat")),
-        expires_at=_number(context.get("exp")),
-    )
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return None if value is None or value == "" else float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def authorizer_context(request: Request) -> dict[str, Any]:

@@ -21,11 +21,12 @@ Failure policy when Redis is down (README "Authentication"):
 from __future__ import annotations
 
 import time
+from typing import Any, cast
 
 import redis
 
+from pulse.auth.claims import LEEWAY_SECONDS, Claims
 from pulse.auth.store import StoreUnavailable, auth_key, call
-from pulse.auth.tokens import LEEWAY_SECONDS, Claims
 from pulse.config import get_settings
 from pulse.observability import logger
 
@@ -62,7 +63,7 @@ def is_revoked(
             names.append(auth_key(f"revoked:jti:{token_id}"))
         if family:
             names.append(auth_key(f"revoked:family:{family}"))
-        values = call("revoked", lambda r: r.mget(names))
+        values = cast(list[Any], call("revoked", lambda r: r.mget(names)))
     except StoreUnavailable:
         logger.warning("revocation check skipped: Redis unavailable (failing open)")
         return False
@@ -128,10 +129,13 @@ def register_refresh(refresh: Claims) -> bool:
 
 def session_revoked(refresh: Claims) -> bool:
     """Whether a refresh token's family or user was revoked. Fails closed (``StoreUnavailable``)."""
-    family, user = call(
-        "session-revoked",
-        lambda r: r.mget(
-            [auth_key(f"revoked:family:{refresh.family}"), auth_key(f"revoked:user:{refresh.subject}")]
+    family, user = cast(
+        list[Any],
+        call(
+            "session-revoked",
+            lambda r: r.mget(
+                [auth_key(f"revoked:family:{refresh.family}"), auth_key(f"revoked:user:{refresh.subject}")]
+            ),
         ),
     )
     return family is not None or _user_revoked(user, refresh.issued_at)
@@ -147,7 +151,7 @@ def rotate_refresh(old: Claims, new: Claims) -> bool:
     family = call(
         "rotate-refresh",
         lambda r: r.eval(
-            _ROTATE, 2, auth_key(f"refresh:{old.token_id}"), auth_key(f"refresh:{new.token_id}"), ttl
+            _ROTATE, 2, auth_key(f"refresh:{old.token_id}"), auth_key(f"refresh:{new.token_id}"), str(ttl)
         ),
     )
     return family is not None

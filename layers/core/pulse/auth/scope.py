@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from pulse.auth.context import Caller
+from pulse.auth.caller import Caller
 from pulse.errors import ApiError
 
 _SUBTREE = text(
@@ -67,7 +67,9 @@ def resolve_scope(
         known: dict[str, int] = dict(
             connection.execute(
                 text("SELECT key, id FROM teams WHERE key = ANY(:keys)"), {"keys": list(team_keys)}
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         for key in team_keys:
             if key not in known:

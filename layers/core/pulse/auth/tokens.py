@@ -15,34 +15,18 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import jwt
 
+from pulse.auth.claims import LEEWAY_SECONDS, Claims, TokenType
 from pulse.auth.errors import INVALID_TOKEN, TOKEN_EXPIRED, Unauthorized
 from pulse.config import get_settings
 
-TokenType = Literal["access", "refresh"]
 ROLES = ("admin", "executive", "manager", "member")
-# Clock skew between the Lambda containers that issue and verify a token.
-LEEWAY_SECONDS = 10
 # The claims the issue fixes; ``fam`` (the session family) is ours. An access token without one
 # (minted by a script) is valid but cannot be logged out with its family.
 _REQUIRED = ["sub", "iat", "nbf", "exp", "iss", "aud", "jti", "typ"]
-
-
-@dataclass(frozen=True)
-class Claims:
-    """The verified claims of a token (``family`` is "" for an access token minted without one)."""
-
-    subject: str
-    type: TokenType
-    token_id: str
-    family: str
-    issued_at: float
-    expires_at: int
-    role: str | None = None
-    teams: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

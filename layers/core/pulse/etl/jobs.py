@@ -20,14 +20,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, Connection, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 
 from pulse.errors import ApiError
 from pulse.etl import settings as etl_settings
-from pulse.models import EtlJob, EtlJobEvent
+from pulse.tables import etl_job_events, etl_jobs
 
 JobType = Literal["incremental", "full"]
 Status = Literal["queued", "dispatched", "running", "succeeded", "failed", "cancelled"]
@@ -37,9 +37,6 @@ FINISHED = ("succeeded", "failed", "cancelled")
 RANK = {"queued": 0, "dispatched": 1, "running": 2, "succeeded": 3, "failed": 3, "cancelled": 3}
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
 EVENTS_SHOWN = 200
-
-JOBS = cast(Table, EtlJob.__table__)
-EVENTS = cast(Table, EtlJobEvent.__table__)
 
 
 class StatusReport(BaseModel):
@@ -128,7 +125,7 @@ def _valid_id(job_id: str) -> str | None:
 def find(connection: Connection, *, job_id: str, for_update: bool = False) -> Any:
     """The job row, or a 404 (a malformed id is simply not found)."""
     valid = _valid_id(job_id)
-    query = select(JOBS).where(JOBS.c.id == valid)
+    query = select(etl_jobs).where(etl_jobs.c.id == valid)
     row = connection.execute(query.with_for_update() if for_update else query).first() if valid else None
     if row is None:
         raise ApiError(404, "job_not_found", f"No ETL job '{job_id}'.")
@@ -139,7 +136,10 @@ def get(connection: Connection, *, job_id: str) -> dict[str, Any]:
     """A job with the events it received, oldest first (the latest ``EVENTS_SHOWN``)."""
     job = view(find(connection, job_id=job_id))
     latest = (
-        select(EVENTS).where(EVENTS.c.job_id == job["id"]).order_by(EVENTS.c.id.desc()).limit(EVENTS_SHOWN)
+        select(etl_job_events)
+        .where(etl_job_events.c.job_id == job["id"])
+        .order_by(etl_job_events.c.id.desc())
+        .limit(EVENTS_SHOWN)
     )
     rows = connection.execute(latest).all()
     job["events"] = [
@@ -162,7 +162,7 @@ def existing(connection: Connection, *, job_ids: list[str]) -> list[dict[str, An
     valid = [job_id for job_id in (_valid_id(value) for value in job_ids) if job_id]
     if not valid:
         return []
-    return [view(row) for row in connection.execute(select(JOBS).where(JOBS.c.id.in_(valid)))]
+    return [view(row) for row in connection.execute(select(etl_jobs).where(etl_jobs.c.id.in_(valid)))]
 
 
 def listing(
@@ -176,14 +176,14 @@ def listing(
     """Jobs newest first, filtered by status (any of ``statuses``) and type; and their total."""
     conditions: list[ColumnElement[bool]] = []
     if statuses:
-        conditions.append(JOBS.c.status.in_(statuses))
+        conditions.append(etl_jobs.c.status.in_(statuses))
     if job_type:
-        conditions.append(JOBS.c.type == job_type)
-    total = connection.execute(select(func.count()).select_from(JOBS).where(*conditions)).scalar_one()
+        conditions.append(etl_jobs.c.type == job_type)
+    total = connection.execute(select(func.count()).select_from(etl_jobs).where(*conditions)).scalar_one()
     rows = connection.execute(
-        select(JOBS)
+        select(etl_jobs)
         .where(*conditions)
-        .order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc())
+        .order_by(etl_jobs.c.created_at.desc(), etl_jobs.c.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
@@ -202,7 +202,7 @@ def record_event(
     counts: dict[str, int] | None = None,
 ) -> None:
     connection.execute(
-        insert(EVENTS).values(
+        insert(etl_job_events).values(
             job_id=job_id,
             status=status,
             progress=progress,
@@ -222,13 +222,13 @@ def replay_of(connection: Connection, *, requested_by: str, key: str, digest: st
     """
     _lock(connection, f"etl-idempotency:{requested_by}:{key}")
     row = connection.execute(
-        select(JOBS)
+        select(etl_jobs)
         .where(
-            JOBS.c.requested_by == requested_by,
-            JOBS.c.idempotency_key == key,
-            JOBS.c.created_at > func.now() - IDEMPOTENCY_WINDOW,
+            etl_jobs.c.requested_by == requested_by,
+            etl_jobs.c.idempotency_key == key,
+            etl_jobs.c.created_at > func.now() - IDEMPOTENCY_WINDOW,
         )
-        .order_by(JOBS.c.created_at.desc())
+        .order_by(etl_jobs.c.created_at.desc())
         .limit(1)
     ).first()
     if row is not None and row.request_fingerprint != digest:
@@ -271,8 +271,8 @@ def ensure_no_active_full_sync(connection: Connection, *, repositories: list[str
     # One creator at a time, so two concurrent full syncs of the same repositories cannot both pass.
     _lock(connection, "etl-full-sync")
     active = connection.execute(
-        select(JOBS.c.id, JOBS.c.repositories, JOBS.c.status).where(
-            JOBS.c.type == "full", JOBS.c.status.in_(ACTIVE)
+        select(etl_jobs.c.id, etl_jobs.c.repositories, etl_jobs.c.status).where(
+            etl_jobs.c.type == "full", etl_jobs.c.status.in_(ACTIVE)
         )
     ).all()
     for row in active:
@@ -288,11 +288,11 @@ def ensure_no_active_full_sync(connection: Connection, *, repositories: list[str
 def active_incremental(connection: Connection, *, repositories: list[str]) -> str | None:
     """The id of an active incremental job over exactly these repositories, if any."""
     found = connection.execute(
-        select(JOBS.c.id)
+        select(etl_jobs.c.id)
         .where(
-            JOBS.c.type == "incremental",
-            JOBS.c.status.in_(ACTIVE),
-            JOBS.c.repositories == sorted(repositories),
+            etl_jobs.c.type == "incremental",
+            etl_jobs.c.status.in_(ACTIVE),
+            etl_jobs.c.repositories == sorted(repositories),
         )
         .limit(1)
     ).scalar()
@@ -316,7 +316,7 @@ def create(
     if job_type == "full":
         ensure_no_active_full_sync(connection, repositories=repositories)
     row = connection.execute(
-        insert(JOBS)
+        insert(etl_jobs)
         .values(
             id=str(uuid.uuid4()),
             type=job_type,
@@ -330,7 +330,7 @@ def create(
             schedule_name=schedule_name,
             retry_of=retry_of,
         )
-        .returning(JOBS)
+        .returning(etl_jobs)
     ).one()
     record_event(connection, job_id=str(row.id), status="queued", source="pulse", applied=True)
     return view(row)
@@ -388,6 +388,6 @@ def apply(
     if transport is not None:
         values["transport"] = transport
     updated = connection.execute(
-        update(JOBS).where(JOBS.c.id == row.id).values(**values).returning(JOBS)
+        update(etl_jobs).where(etl_jobs.c.id == row.id).values(**values).returning(etl_jobs)
     ).one()
     return view(updated), True

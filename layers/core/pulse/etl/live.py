@@ -25,7 +25,7 @@ import json
 import time
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -122,7 +122,9 @@ def register(*, connection_id: str, subject: str, role: str | None) -> None:
 
 def forget(*, connection_id: str) -> None:
     """Drop a connection and its subscriptions."""
-    topics = cache.redis_call("ws-topics", lambda r: r.smembers(_topics_key(connection_id))) or set()
+    topics = cast(
+        set[Any], cache.redis_call("ws-topics", lambda r: r.smembers(_topics_key(connection_id))) or set()
+    )
 
     def drop(r: Any) -> Any:
         pipe = r.pipeline(transaction=False)
@@ -184,7 +186,7 @@ def publish(topic: str, message: dict[str, Any]) -> int:
     target = poster()
     if target is None:
         return 0
-    members = cache.redis_call("ws-publish", lambda r: r.smembers(_topic_key(topic)))
+    members = cast(set[Any] | None, cache.redis_call("ws-publish", lambda r: r.smembers(_topic_key(topic))))
     if not members:
         return 0
     data = encode(message)

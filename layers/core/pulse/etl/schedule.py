@@ -12,20 +12,19 @@ reason recorded, rather than piling up jobs behind a slow ETL service.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 
 from pulse import db
 from pulse.errors import ApiError
 from pulse.etl import cron, jobs, service
 from pulse.etl import settings as etl_settings
-from pulse.models import EtlScheduleFire
 from pulse.observability import logger
+from pulse.tables import etl_schedule_fires
 
 LOOKBACK = dt.timedelta(minutes=15)
-FIRES = cast(Table, EtlScheduleFire.__table__)
 
 
 def run_due(*, now: dt.datetime) -> list[dict[str, Any]]:
@@ -50,10 +49,10 @@ def _fire(schedule: etl_settings.Schedule, fire_at: dt.datetime, current: Any) -
     repositories = sorted(schedule.repositories or current.settings.repositories)
     with db.transaction() as connection:
         claimed = connection.execute(
-            insert(FIRES)
+            insert(etl_schedule_fires)
             .values(schedule_name=schedule.name, fire_at=fire_at)
             .on_conflict_do_nothing()
-            .returning(FIRES.c.schedule_name)
+            .returning(etl_schedule_fires.c.schedule_name)
         ).first()
         if claimed is None:
             result["skipped"] = "already fired"
@@ -75,8 +74,10 @@ def _fire(schedule: etl_settings.Schedule, fire_at: dt.datetime, current: Any) -
                 schedule_name=schedule.name,
             )
         connection.execute(
-            update(FIRES)
-            .where(FIRES.c.schedule_name == schedule.name, FIRES.c.fire_at == fire_at)
+            update(etl_schedule_fires)
+            .where(
+                etl_schedule_fires.c.schedule_name == schedule.name, etl_schedule_fires.c.fire_at == fire_at
+            )
             .values(job_id=job["id"] if job else None, skipped=skipped)
         )
     result["skipped"] = skipped

@@ -20,6 +20,7 @@ from pulse.errors import ApiError
 from pulse.etl import dispatch, jobs, live
 from pulse.etl import settings as etl_settings
 from pulse.observability import logger
+from pulse.tables import etl_jobs
 
 if TYPE_CHECKING:
     from pulse.auth.context import Caller
@@ -124,7 +125,7 @@ def retry(*, job_id: str, requested_by: str) -> dict[str, Any]:
                 f"Only failed or cancelled jobs are retried; this one is {original.status}.",
             )
         earlier = connection.execute(
-            jobs.JOBS.select().where(jobs.JOBS.c.retry_of == original.id).limit(1)
+            etl_jobs.select().where(etl_jobs.c.retry_of == original.id).limit(1)
         ).first()
         if earlier is not None:
             raise ApiError(

@@ -9,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from pulse.config import get_settings
 from pulse.errors import ApiError
 from pulse.etl import cron
-from pulse.models import EtlSettingsVersion
+from pulse.tables import etl_settings_versions
 
 REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/(\*|[A-Za-z0-9_.-]+)$")
 Source = Literal["github", "github_actions", "gitlab", "jira", "pagerduty", "opsgenie"]
@@ -152,9 +152,6 @@ class SettingsVersion:
         }
 
 
-_TABLE = cast(Table, EtlSettingsVersion.__table__)
-
-
 def _version_of(row: Any) -> SettingsVersion:
     return SettingsVersion(
         row.version, EtlSettings.model_validate(row.settings), row.changed_by, row.changed_at
@@ -163,7 +160,9 @@ def _version_of(row: Any) -> SettingsVersion:
 
 def current(connection: Connection) -> SettingsVersion:
     """The current settings (version 0 with the defaults before anything was saved)."""
-    row = connection.execute(select(_TABLE).order_by(_TABLE.c.version.desc()).limit(1)).first()
+    row = connection.execute(
+        select(etl_settings_versions).order_by(etl_settings_versions.c.version.desc()).limit(1)
+    ).first()
     if row is None:
         return SettingsVersion(0, EtlSettings(), None, None)
     return _version_of(row)
@@ -185,9 +184,9 @@ def save(
     if latest.version and latest.settings == settings:
         return latest, False
     row = connection.execute(
-        insert(_TABLE)
+        insert(etl_settings_versions)
         .values(version=latest.version + 1, settings=settings.model_dump(mode="json"), changed_by=changed_by)
-        .returning(_TABLE)
+        .returning(etl_settings_versions)
     ).one()
     return _version_of(row), True
 
@@ -200,9 +199,12 @@ def _changed_fields(newer: dict[str, Any], older: dict[str, Any] | None) -> list
 
 def history(connection: Connection, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Saved versions newest first, each with the fields it changed from the one before; and the total."""
-    total = int(connection.execute(select(func.count()).select_from(_TABLE)).scalar_one())
+    total = int(connection.execute(select(func.count()).select_from(etl_settings_versions)).scalar_one())
     rows = connection.execute(
-        select(_TABLE).order_by(_TABLE.c.version.desc()).limit(limit + 1).offset(offset)
+        select(etl_settings_versions)
+        .order_by(etl_settings_versions.c.version.desc())
+        .limit(limit + 1)
+        .offset(offset)
     ).all()
     items = []
     for index, row in enumerate(rows[:limit]):

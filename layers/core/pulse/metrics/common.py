@@ -9,6 +9,9 @@ metrics.md "Common to every analytics endpoint":
   against the caller's scope (``pulse.auth.scope``).
 - ``interval`` is ``day`` | ``week`` (weeks start Monday) | ``month``, default ``week``;
   ``environment`` defaults to ``production``.
+
+The FastAPI side (the query parameters as a dependency) is ``pulse.metrics.params``: this module
+is also what the cache warmer computes with, without FastAPI.
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, Query
 from sqlalchemy import Connection
 
 from pulse import cache, dataversion, db
-from pulse.auth.context import Caller, UserDep
+from pulse.auth.caller import Caller
 from pulse.auth.scope import Scope, resolve_scope
 from pulse.errors import ApiError
 
@@ -110,30 +112,6 @@ def make_window(start_date: dt.date | None, end_date: dt.date | None, tz: str) -
     return Window(start, end, tz)
 
 
-def common_params(
-    start_date: Annotated[dt.date | None, Query(description="First day (inclusive), ISO date")] = None,
-    end_date: Annotated[dt.date | None, Query(description="Last day (inclusive), ISO date")] = None,
-    tz: Annotated[str, Query(description="IANA time zone for the window and buckets")] = "UTC",
-    team: Annotated[list[str] | None, Query(description="Team key (repeatable; includes sub-teams)")] = None,
-    repository: Annotated[list[str] | None, Query(description="Repository owner/name (repeatable)")] = None,
-    interval: Annotated[Interval, Query(description="Series bucket")] = "week",
-    environment: Annotated[str, Query(description="Deployment environment")] = "production",
-    benchmark: Annotated[Benchmark, Query(description="DORA tier table")] = "2023",
-) -> CommonParams:
-    """Parse the parameters every analytics endpoint takes."""
-    return CommonParams(
-        window=make_window(start_date, end_date, tz),
-        teams=tuple(dict.fromkeys(team or ())),
-        repositories=tuple(dict.fromkeys(repository or ())),
-        interval=interval,
-        environment=environment,
-        benchmark=benchmark,
-    )
-
-
-CommonDep = Annotated[CommonParams, Depends(common_params)]
-
-
 def meta(
     params: CommonParams,
     *,
@@ -215,13 +193,10 @@ def answer(
 
 __all__ = [
     "Caller",
-    "CommonDep",
     "CommonParams",
     "Scope",
-    "UserDep",
     "Window",
     "answer",
-    "common_params",
     "make_window",
     "meta",
     "repository_filter",

@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Connection, text
 
 from pulse import db
-from pulse.auth.context import Caller
+from pulse.auth.caller import Caller
 from pulse.auth.scope import Scope
 from pulse.config import get_settings
 from pulse.metrics import tiers

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, text
 
-from pulse.auth.context import Caller
+from pulse.auth.caller import Caller
 from pulse.auth.scope import Scope
 from pulse.config import Settings, get_settings
 from pulse.errors import ApiError

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
-from pulse.auth.context import Caller
+from pulse.auth.caller import Caller
 from pulse.auth.scope import Scope
 from pulse.config import get_settings
 from pulse.metrics import dora, quality

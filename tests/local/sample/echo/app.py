@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
-from pulse.handler import create_app, make_handler
+from pulse.handler import RouteGroup, create_app, make_handler
 
-router = APIRouter()
+app = create_app(title="Echo")
+router = RouteGroup(app)
 
 
 def _seen(request: Request, **parsed: Any) -> dict[str, Any]:
@@ -59,5 +60,4 @@ def private(request: Request, id: str) -> dict[str, Any]:
     return _seen(request)
 
 
-app = create_app(router, title="Echo")
 handler = make_handler(app)
