@@ -174,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     from pulse import migrate
 
     migrate.upgrade()
+    from pulse.auth.cli import ensure_demo_admin
+
+    # The login event's account: Auth is measured on a successful login (argon2id verification
+    # and tokens), whatever the database held; without it, each run would verify a dummy hash and
+    # the sixth would be rate-limited (429) before verifying anything.
+    ensure_demo_admin()
     # Every child gets this environment (the dev services ensure_services put in it) plus its
     # function's literal template variables; tracing stays off, as Powertools does outside Lambda.
     environment = dict(os.environ)
