@@ -390,3 +390,36 @@ def test_an_import_growing_a_table_past_the_analyze_threshold_refreshes_its_stat
     assert rows("SELECT reltuples FROM pg_class WHERE relname = 'commits'") == [(63.0,)]
 
     assert load(*(commit(f"c{n}", 1 + n % 20) for n in range(50))).analyzed == []  # 50 < 50 + 6.3
+
+
+def _temp_buffers_around_import(prior_use: bool) -> tuple[str, str]:
+    """``temp_buffers`` of a new session before an import, and as the import sees it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from tests.conftest import TEST_URL
+
+    engine = create_engine(TEST_URL, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            before = connection.execute(text("SHOW temp_buffers")).scalar_one()
+            if prior_use:  # like a pooled connection whose session sized its pool already
+                connection.execute(text("CREATE TEMP TABLE earlier (x int)"))
+                connection.execute(text("INSERT INTO earlier VALUES (1)"))
+            connection.commit()
+            with connection.begin():
+                assert load_records(connection, ORG[:2]).accepted == 2
+                during = connection.execute(text("SHOW temp_buffers")).scalar_one()
+        return before, during
+    finally:
+        engine.dispose()
+
+
+def test_an_import_sizes_a_fresh_sessions_temporary_buffers():
+    assert _temp_buffers_around_import(prior_use=False)[1] == "64MB"
+
+
+def test_a_session_that_used_temporary_tables_before_still_imports():
+    # PostgreSQL refuses to resize a pool in use: the import goes on with the session's own.
+    before, during = _temp_buffers_around_import(prior_use=True)
+    assert during == before != "64MB"

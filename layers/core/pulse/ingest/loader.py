@@ -48,6 +48,7 @@ CHUNK_RECORDS: Final = 50_000
 SMALL_BATCH_RECORDS: Final = 1_000
 SMALL_WORK_TABLE_BYTES: Final = 64 * 1024  # emptied by DELETE up to this size, else by TRUNCATE
 IMPORT_LOCK: Final = 0x70756C7365  # pg_advisory_xact_lock key serializing imports ("pulse")
+TEMP_BUFFERS: Final = "64MB"  # see Loader._prepare
 
 # Work tables beyond the staging tables: resolved links, and what the import touched.
 WORK_TABLES: Final = {
@@ -537,7 +538,11 @@ class Loader:
         # 4-5x slower either way). What an earlier import left is emptied here instead: DELETE
         # while a table is small (no file swap at commit), TRUNCATE once it is not, which also
         # bounds the dead rows of these never-vacuumed tables. Sorting a big import's commits by
-        # repository (shipped.py) should not spill to disk: work_mem. All in one round trip.
+        # repository (shipped.py) should not spill to disk: work_mem. A chunk's staging tables
+        # outgrow the default 8 MB of buffers for temporary tables, so they went through the OS
+        # at every chunk: temp_buffers (1,000,000 records ~0.9 s faster, 4 A/B pairs); it sizes
+        # a session's pool once, at its first temporary table, so a pooled connection that used
+        # one before keeps its pool. All in one round trip.
         tables = {**STAGING, **WORK_TABLES, **shipped.WORK}
         creates = " ".join(
             f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns});" for name, columns in tables.items()
@@ -550,6 +555,11 @@ class Loader:
                 used record;
                 messages text := current_setting('client_min_messages');
             BEGIN
+                BEGIN
+                    SET LOCAL temp_buffers = '{TEMP_BUFFERS}';
+                EXCEPTION WHEN invalid_parameter_value THEN
+                    NULL;  -- this session's pool was sized already
+                END;
                 PERFORM pg_advisory_xact_lock({IMPORT_LOCK});
                 IF (SELECT count(*) FROM pg_class
                     WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' AND relname IN ({names}))
