@@ -419,12 +419,6 @@ def test_an_import_sizes_a_fresh_sessions_temporary_buffers():
     assert _temp_buffers_around_import(prior_use=False)[1] == "64MB"
 
 
-def test_an_import_runs_without_jit():
-    with db.transaction() as connection:
-        load_records(connection, ORG[:2])
-        assert connection.exec_driver_sql("SHOW jit").scalar_one() == "off"
-
-
 def test_a_session_that_used_temporary_tables_before_still_imports():
     # PostgreSQL refuses to resize a pool in use: the import goes on with the session's own.
     before, during = _temp_buffers_around_import(prior_use=True)

@@ -542,9 +542,7 @@ class Loader:
         # outgrow the default 8 MB of buffers for temporary tables, so they went through the OS
         # at every chunk: temp_buffers (1,000,000 records ~0.9 s faster, 4 A/B pairs); it sizes
         # a session's pool once, at its first temporary table, so a pooled connection that used
-        # one before keeps its pool. JIT off: where the server has it (RDS does by default), it
-        # compiled each chunk's statements anew, which cost more than it saved (PostgreSQL 15,
-        # 1,000,000 records: 31.8-33.2 s without, 34.5-36.1 s with). All in one round trip.
+        # one before keeps its pool. All in one round trip.
         tables = {**STAGING, **WORK_TABLES, **shipped.WORK}
         creates = " ".join(
             f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns});" for name, columns in tables.items()
@@ -581,7 +579,6 @@ class Loader:
                     );
                 END LOOP;
                 SET LOCAL work_mem = '128MB';
-                SET LOCAL jit = off;
             END
             $prepare$
             """
