@@ -7,6 +7,7 @@ key prefix, so parallel runs never see each other's data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -53,6 +54,20 @@ os.environ["DATABASE_URL"] = TEST_URL
 from pulse import migrate  # noqa: E402
 
 migrate.upgrade(TEST_URL)
+
+
+@contextlib.contextmanager
+def new_session() -> Iterator[Any]:
+    """A connection on a session of its own (not the pool's), as a fresh Lambda container has."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(TEST_URL, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

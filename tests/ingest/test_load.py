@@ -8,6 +8,7 @@ import pytest
 
 from pulse import db
 from pulse.ingest import Importer, IngestValidationError, import_lines, load_records
+from tests.conftest import new_session
 from tests.ingest.helpers import REPO, commit, count, deployment, load, ndjson, rows, shipped, ts, version
 
 TABLES = [
@@ -394,25 +395,16 @@ def test_an_import_growing_a_table_past_the_analyze_threshold_refreshes_its_stat
 
 def _temp_buffers_around_import(prior_use: bool) -> tuple[str, str]:
     """``temp_buffers`` of a new session before an import, and as the import sees it."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    from tests.conftest import TEST_URL
-
-    engine = create_engine(TEST_URL, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            before = connection.execute(text("SHOW temp_buffers")).scalar_one()
-            if prior_use:  # like a pooled connection whose session sized its pool already
-                connection.execute(text("CREATE TEMP TABLE earlier (x int)"))
-                connection.execute(text("INSERT INTO earlier VALUES (1)"))
-            connection.commit()
-            with connection.begin():
-                assert load_records(connection, ORG[:2]).accepted == 2
-                during = connection.execute(text("SHOW temp_buffers")).scalar_one()
-        return before, during
-    finally:
-        engine.dispose()
+    with new_session() as connection:
+        before = connection.exec_driver_sql("SHOW temp_buffers").scalar_one()
+        if prior_use:  # like a pooled connection whose session sized its pool already
+            connection.exec_driver_sql("CREATE TEMP TABLE earlier (x int)")
+            connection.exec_driver_sql("INSERT INTO earlier VALUES (1)")
+        connection.commit()
+        with connection.begin():
+            assert load_records(connection, ORG[:2]).accepted == 2
+            during = connection.exec_driver_sql("SHOW temp_buffers").scalar_one()
+    return before, during
 
 
 def test_an_import_sizes_a_fresh_sessions_temporary_buffers():
