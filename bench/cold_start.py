@@ -41,6 +41,8 @@ class Target:
     event: Path
     environment: dict[str, str] = field(default_factory=dict)
     pandas_allowed: bool = False
+    # After the code folder: the layers and the runtime's packages (bench/lambda_paths.py).
+    paths: list[Path] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     def median(self, key: str) -> float:
@@ -65,11 +67,15 @@ def _uses_analytics_layer(layers: list[Any]) -> bool:
 
 def targets_of(template: Path, events_dir: Path) -> tuple[list[Target], list[str]]:
     """The baseline and every function with an event file; and the names of those without."""
+    from bench.lambda_paths import lambda_paths
     from pulse.local.template import load_template
 
-    targets = [Target(BASELINE, BENCH / "baseline", "app.handler", BENCH / "baseline" / "event.json")]
+    loaded = load_template(template)
+    functions = loaded.functions
+    # The baseline gets what every function gets (the core layer holds FastAPI and Mangum).
+    baseline = Target(BASELINE, BENCH / "baseline", "app.handler", BENCH / "baseline" / "event.json")
+    targets = [baseline]
     skipped = []
-    functions = load_template(template).functions
     groups = {function.code_uri.name for function in functions.values()}
     for logical_id, function in sorted(functions.items()):
         event = event_for(function.code_uri.name, events_dir, groups)
@@ -84,8 +90,11 @@ def targets_of(template: Path, events_dir: Path) -> tuple[list[Target], list[str
                 event,
                 function.literal_environment(),
                 _uses_analytics_layer(function.layers),
+                lambda_paths(loaded, function),
             )
         )
+        if not baseline.paths and not function.layers:
+            baseline.paths = targets[-1].paths
     return targets, skipped
 
 
@@ -95,13 +104,15 @@ def run_once(target: Target, environment: dict[str, str]) -> dict[str, Any]:
         completed = subprocess.run(
             [
                 sys.executable,
+                "-S",  # no site-packages: only what Lambda would have, from PYTHONPATH
+                "-P",  # nor bench/ (the script's folder)
                 str(BENCH / "child.py"),
                 str(target.code_dir),
                 target.handler,
                 str(target.event),
                 result.name,
             ],
-            env={**target.environment, **environment},
+            env={**target.environment, **environment, "PYTHONPATH": os.pathsep.join(map(str, target.paths))},
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -10,15 +10,15 @@ from pulse.db import connect, transaction
 from tests.auth.conftest import PASSWORD, PRODUCTION_DUMMY_HASH, PRODUCTION_HASHER, add_user, login
 
 
-def test_production_hashes_are_argon2id_with_rfc9106_costs():
+def test_production_hashes_are_argon2id_with_owasp_costs():
     parameters = extract_parameters(PRODUCTION_HASHER.hash("x" * 12))
 
-    # RFC 9106's second recommended option: argon2id, t=3, 64 MiB, 4 lanes.
+    # OWASP's recommended minimum for argon2id: 19 MiB (19,456 KiB), 2 passes, 1 lane.
     assert (parameters.type, parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
         Type.ID,
-        3,
-        65536,
-        4,
+        2,
+        19456,
+        1,
     )
 
 

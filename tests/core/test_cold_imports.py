@@ -92,3 +92,37 @@ def test_coldstart_pauses_the_collector_until_settle():
     assert state["enabled"] is True
     # What the import allocated is frozen: later collections never scan it again.
     assert state["frozen"] > 1000
+
+
+def test_the_bench_gives_each_function_its_layers_and_the_runtime(monkeypatch, tmp_path):
+    # Lambda's path: the Globals layer, the function's own layers, then the runtime's boto3.
+    from bench import lambda_paths
+    from pulse.local.template import load_template
+
+    installed = []
+
+    def install(name, requirements, *, no_deps=False):
+        installed.append((name, no_deps))
+        return tmp_path / name
+
+    monkeypatch.setattr(lambda_paths, "_install", install)
+    template = load_template(ROOT / "template.yaml")
+
+    paths = lambda_paths.lambda_paths(template, template.functions["ExecutiveFunction"])
+
+    assert paths == [
+        tmp_path / "CoreLayer" / "python",
+        ROOT / "layers" / "core",
+        tmp_path / "AnalyticsLayer" / "python",
+        ROOT / "layers" / "analytics",
+        tmp_path / "PandasLayer" / "python",
+        ROOT / "layers" / "pandas",
+        tmp_path / "runtime" / "python",
+    ]
+    # The pandas layer's Makefile installs without dependencies (numpy is the analytics layer's).
+    assert installed == [
+        ("CoreLayer", False),
+        ("AnalyticsLayer", False),
+        ("PandasLayer", True),
+        ("runtime", False),
+    ]

@@ -6,7 +6,7 @@
 window is fixed, not sliding: one ``SET NX EX`` and ``INCR`` per failure.
 
 When Redis is down the limiter fails open (logged, counted as ``LoginLimiterSkipped``): failing
-closed would lock every user out during an outage, while argon2id (about 0.1 s and 64 MiB per
+closed would lock every user out during an outage, while argon2id (19 MiB and two passes per
 guess) and the functions' concurrency limit still bound how fast anyone can guess.
 """
 
