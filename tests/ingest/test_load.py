@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import text
 
 from pulse import db
 from pulse.ingest import Importer, IngestValidationError, import_lines, load_records
@@ -415,3 +416,84 @@ def test_a_session_that_used_temporary_tables_before_still_imports():
     # PostgreSQL refuses to resize a pool in use: the import goes on with the session's own.
     before, during = _temp_buffers_around_import(prior_use=True)
     assert during == before != "64MB"
+
+
+SECONDARY_INDEXES = (
+    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(:tables) "
+    "AND indexname LIKE 'ix\\_%' ORDER BY 1"
+)
+BIG = 1_001  # more than SMALL_BATCH_RECORDS: a bulk load, not a webhook's batch
+
+
+def _secondary_indexes(*tables: str) -> list[tuple[str, str]]:
+    with db.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(SECONDARY_INDEXES), {"tables": list(tables)})]
+
+
+def test_a_bulk_load_into_empty_tables_builds_their_secondary_indexes_at_the_end():
+    before = _secondary_indexes("commits", "deployments")
+    assert [name for name, _ in before] == [
+        "ix_commits_authored",
+        "ix_commits_repository_authored",
+        "ix_deployments_env_finished",
+        "ix_deployments_repository_env_finished",
+    ]
+
+    result = load(*(commit(f"c{n}", 1 + n % 20) for n in range(BIG)), deployment("d1", 21, sha="c0"))
+
+    # Only the tables the import wrote (first deployments derive from deployments); unique keys stay.
+    assert result.rebuilt_indexes == sorted(
+        [name for name, _ in before] + ["ix_commit_first_deployments_lead_time"]
+    )
+    assert _secondary_indexes("commits", "deployments") == before
+    assert count("commits") == BIG
+    assert shipped() == {"d1": {"c0"}}
+
+
+def test_a_bulk_load_neither_drops_indexes_of_nor_locks_a_table_with_rows():
+    load(commit("c-existing", 1))
+
+    with db.transaction() as connection:
+        importer = Importer(connection)
+        importer.add_lines(ndjson(*(commit(f"c{n}", 1 + n % 20) for n in range(BIG))))
+        locked = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() "
+                "AND relation = 'commits'::regclass AND mode = 'AccessExclusiveLock'"
+            )
+        ).scalar()
+        result = importer.finish()
+
+    assert locked == 0
+    assert result.rebuilt_indexes == []
+    assert count("commits") == BIG + 1
+
+
+def test_a_small_batch_never_drops_an_index():
+    assert load(*(commit(f"c{n}", 1) for n in range(10))).rebuilt_indexes == []
+
+
+def test_a_failed_bulk_load_leaves_every_index_in_place():
+    before = _secondary_indexes("commits")
+    lines = [*ndjson(*(commit(f"c{n}", 1 + n % 20) for n in range(BIG))), '{"type": "commit"}']
+
+    with pytest.raises(IngestValidationError), db.transaction() as connection:
+        importer = Importer(connection, chunk=BIG)  # the good lines are loaded before the bad one
+        importer.add_lines(lines)
+        importer.finish()
+
+    assert _secondary_indexes("commits") == before
+    assert count("commits") == 0
+
+
+def test_a_bulk_load_does_not_wait_for_readers_of_an_empty_table():
+    # Dropping an index locks its table until commit: a table being read keeps its indexes.
+    with new_session() as reader:
+        reader.exec_driver_sql("BEGIN")
+        reader.exec_driver_sql("SELECT count(*) FROM commits")  # holds its lock until rollback
+        result = load(*(commit(f"c{n}", 1 + n % 20) for n in range(BIG)), deployment("d1", 21, sha="c0"))
+        reader.exec_driver_sql("ROLLBACK")
+
+    assert "ix_commits_authored" not in result.rebuilt_indexes
+    assert "ix_deployments_env_finished" in result.rebuilt_indexes
+    assert count("commits") == BIG
