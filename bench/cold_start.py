@@ -74,6 +74,7 @@ def targets_of(template: Path, events_dir: Path) -> tuple[list[Target], list[str
     functions = loaded.functions
     # The baseline gets what every function gets (the core layer holds FastAPI and Mangum).
     baseline = Target(BASELINE, BENCH / "baseline", "app.handler", BENCH / "baseline" / "event.json")
+    baseline.paths = lambda_paths(loaded)
     targets = [baseline]
     skipped = []
     groups = {function.code_uri.name for function in functions.values()}
@@ -93,8 +94,6 @@ def targets_of(template: Path, events_dir: Path) -> tuple[list[Target], list[str
                 lambda_paths(loaded, function),
             )
         )
-        if not baseline.paths and not function.layers:
-            baseline.paths = targets[-1].paths
     return targets, skipped
 
 

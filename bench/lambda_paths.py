@@ -51,13 +51,13 @@ def _install(name: str, requirements: str, *, no_deps: bool = False) -> Path:
     return target
 
 
-def _layer_ids(template: Template, function: Function) -> list[str]:
+def _layer_ids(template: Template, function: Function | None) -> list[str]:
     """Logical ids of the layers a function gets: Globals' and its own (``!Ref`` only)."""
     globals_layers = template.document.get("Globals", {}).get("Function", {}).get("Layers") or []
     ids = []
-    for layer in [*globals_layers, *function.layers]:
+    for layer in [*globals_layers, *(function.layers if function else [])]:
         if not (isinstance(layer, dict) and "Ref" in layer):
-            raise ValueError(f"{function.logical_id}: layer {layer!r} is not a !Ref to this template")
+            raise ValueError(f"layer {layer!r} is not a !Ref to a layer of this template")
         ids.append(str(layer["Ref"]))
     return ids
 
@@ -72,7 +72,8 @@ def _layer_paths(template: Template, logical_id: str) -> list[Path]:
     return [installed / "python", content]
 
 
-def lambda_paths(template: Template, function: Function) -> list[Path]:
-    """``sys.path`` entries after the function's code folder, in Lambda's order."""
+def lambda_paths(template: Template, function: Function | None = None) -> list[Path]:
+    """``sys.path`` entries after the function's code folder, in Lambda's order (without a
+    function: what every function gets, the Globals layers and the runtime)."""
     paths = [path for layer in _layer_ids(template, function) for path in _layer_paths(template, layer)]
     return [*paths, _install("runtime", RUNTIME_REQUIREMENTS) / "python"]

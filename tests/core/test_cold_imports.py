@@ -126,3 +126,20 @@ def test_the_bench_gives_each_function_its_layers_and_the_runtime(monkeypatch, t
         ("PandasLayer", True),
         ("runtime", False),
     ]
+
+
+def test_the_bench_baseline_gets_the_globals_layers_and_the_runtime(monkeypatch, tmp_path):
+    from bench import lambda_paths
+    from pulse.local.template import load_template
+
+    monkeypatch.setattr(
+        lambda_paths, "_install", lambda name, requirements, *, no_deps=False: tmp_path / name
+    )
+
+    paths = lambda_paths.lambda_paths(load_template(ROOT / "template.yaml"))
+
+    assert paths == [
+        tmp_path / "CoreLayer" / "python",
+        ROOT / "layers" / "core",
+        tmp_path / "runtime" / "python",
+    ]
