@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from pulse.analytics.forecast import forecast_deliveries, forecast_delivery
@@ -218,3 +219,18 @@ def test_bad_arguments_raise(kwargs):
 
     with pytest.raises(ValueError):
         forecast_delivery(**args)
+
+
+def test_done_counts_are_the_trials_at_or_past_each_count_in_each_week():
+    from pulse.analytics.forecast import BLOCK_WEEKS, _done_counts
+
+    history = np.array([3, 5, 8], dtype=np.int64)
+    # One block of weeks is enough here (5.3 items a week, 90 needed), so the paths are exactly
+    # these draws; the rule, counted the slow way: trials whose running total reached R.
+    paths = np.cumsum(np.random.default_rng(7).choice(history, size=(BLOCK_WEEKS, 500)), axis=0)
+    remaining = np.array([1, 10, 40, 90], dtype=np.int64)
+
+    done = _done_counts(history, remaining=remaining, min_weeks=0, trials=500, seed=7)
+
+    for r in remaining:
+        assert done[int(r)].tolist() == [int((week >= r).sum()) for week in paths]
