@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 BASELINE = "baseline"
+TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
 @dataclass
@@ -176,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--events", type=Path, default=ROOT / "events")
     parser.add_argument("--only", action="append", default=[], help="a function's logical id (repeatable)")
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="trace with X-Ray as in Lambda with Tracing: Active (to no daemon)",
+    )
     args = parser.parse_args(argv)
 
     from pulse.local.services import ensure_services
@@ -191,8 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     # the sixth would be rate-limited (429) before verifying anything.
     ensure_demo_admin()
     # Every child gets this environment (the dev services ensure_services put in it) plus its
-    # function's literal template variables; tracing stays off, as Powertools does outside Lambda.
+    # function's literal template variables; tracing stays off, as Powertools does outside Lambda,
+    # unless --traced: then the child looks like Lambda to Powertools and carries a trace header
+    # (segments go to the default daemon address, where nothing listens).
     environment = dict(os.environ)
+    if args.traced:
+        environment.pop("POWERTOOLS_TRACE_DISABLED", None)
+        environment["LAMBDA_TASK_ROOT"] = "/var/task"
+        environment["_X_AMZN_TRACE_ID"] = TRACE_HEADER
     targets, skipped = targets_of(args.template, args.events)
     if args.only:
         targets = [targets[0], *(t for t in targets[1:] if t.name in args.only)]

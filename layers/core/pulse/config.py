@@ -141,6 +141,10 @@ def _resolve_secret(name: str, env: Mapping[str, str]) -> str | None:
     # Imported only when needed: it brings boto3, about 90 ms of cold start.
     from aws_lambda_powertools.utilities import parameters
 
+    from pulse.observability import trace_aws_calls
+
+    trace_aws_calls()
+
     max_age = int(env.get("SECRETS_MAX_AGE_SECONDS", "300"))
     if arn:
         text = str(parameters.get_secret(arn, max_age=max_age))

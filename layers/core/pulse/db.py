@@ -72,9 +72,9 @@ def build_engine(settings: Settings) -> Engine:
 
 
 def _inject_iam_token(engine: Engine, settings: Settings) -> None:
-    import boto3
+    from pulse.observability import aws_client
 
-    rds = boto3.client("rds", region_name=settings.AWS_REGION)
+    rds = aws_client("rds", region_name=settings.AWS_REGION)
 
     @event.listens_for(engine, "do_connect")
     def _provide_token(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:

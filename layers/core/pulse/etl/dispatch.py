@@ -92,9 +92,9 @@ def send_http(payload: dict[str, Any], *, settings: Settings) -> None:
 @lru_cache(maxsize=4)
 def sqs_client(region: str) -> Any:
     """The SQS client of this container."""
-    import boto3
+    from pulse.observability import aws_client
 
-    return boto3.client("sqs", region_name=region)
+    return aws_client("sqs", region_name=region)
 
 
 def send_sqs(message: dict[str, Any], *, settings: Settings) -> None:

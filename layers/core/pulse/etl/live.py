@@ -48,9 +48,9 @@ class ManagementApiPoster:
     """Posts through the API Gateway Management API of a WebSocket stage."""
 
     def __init__(self, endpoint: str, region: str) -> None:
-        import boto3
+        from pulse.observability import aws_client
 
-        self.client = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name=region)
+        self.client = aws_client("apigatewaymanagementapi", endpoint_url=endpoint, region_name=region)
 
     def post(self, connection_id: str, data: bytes) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError

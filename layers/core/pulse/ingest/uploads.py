@@ -47,10 +47,11 @@ Compression = Literal["none", "gzip"]
 @lru_cache(maxsize=4)
 def s3_client(region: str) -> Any:
     """The S3 client of this container (SigV4, so presigned URLs work in every region)."""
-    import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", region_name=region, config=Config(signature_version="s3v4"))
+    from pulse.observability import aws_client
+
+    return aws_client("s3", region_name=region, config=Config(signature_version="s3v4"))
 
 
 def object_key(job_id: str, compression: Compression) -> str:
