@@ -532,7 +532,7 @@ class Loader:
         self.bots_changed = False
         self._filled: set[str] = set()  # per-chunk tables the previous chunk wrote
         self._prepared = False
-        self._deferred = False  # some indexes were dropped, to be rebuilt by finish
+        self._deferred = False  # some tables were considered: finish rebuilds what was dropped
         self._considered: set[str] = set()  # tables whose indexes were kept or dropped already
 
     def _prepare(self) -> None:
@@ -648,41 +648,38 @@ class Loader:
         if not new:
             return
         self._considered.update(new)
-        names = ", ".join(f"'{table}'" for table in new)
+        targets = ", ".join(f"'{table}'" for table in new)
         self.cursor.execute(
             f"""
             DO $defer$
             DECLARE
                 target text;
                 has_rows boolean;
-                ix record;
+                names text[];
+                definitions text[];
                 waited text := current_setting('lock_timeout');
             BEGIN
-                FOREACH target IN ARRAY ARRAY[{names}] LOOP
-                    -- Only an empty table with secondary indexes is locked (imports are serialized
-                    -- by the advisory lock, so nothing else fills it in between).
+                FOREACH target IN ARRAY ARRAY[{targets}] LOOP
+                    -- Imports are serialized by the advisory lock: nothing fills the table meanwhile.
                     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', target) INTO has_rows;
-                    CONTINUE WHEN has_rows OR NOT EXISTS (
-                        SELECT 1 FROM pg_index i
-                        WHERE i.indrelid = format('public.%I', target)::regclass
-                          AND NOT i.indisunique AND NOT i.indisprimary
-                    );
+                    CONTINUE WHEN has_rows;
+                    SELECT array_agg(c.relname ORDER BY c.relname),
+                           array_agg(pg_get_indexdef(i.indexrelid) ORDER BY c.relname)
+                    INTO names, definitions
+                    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                    WHERE i.indrelid = format('public.%I', target)::regclass
+                      AND NOT i.indisunique AND NOT i.indisprimary
+                      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid);
+                    CONTINUE WHEN names IS NULL;  -- nothing to defer: do not lock it
                     BEGIN
                         PERFORM set_config('lock_timeout', '{DEFER_LOCK_TIMEOUT}', true);
                         EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', target);
                     EXCEPTION WHEN lock_not_available THEN
                         CONTINUE;
                     END;
-                    FOR ix IN
-                        SELECT c.relname, pg_get_indexdef(i.indexrelid) AS definition
-                        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                        WHERE i.indrelid = format('public.%I', target)::regclass
-                          AND NOT i.indisunique AND NOT i.indisprimary
-                          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-                        ORDER BY c.relname
-                    LOOP
-                        INSERT INTO s_deferred_indexes VALUES (ix.relname, ix.definition);
-                        EXECUTE format('DROP INDEX public.%I', ix.relname);
+                    INSERT INTO s_deferred_indexes SELECT * FROM unnest(names, definitions);
+                    FOR k IN 1 .. array_length(names, 1) LOOP
+                        EXECUTE format('DROP INDEX public.%I', names[k]);
                     END LOOP;
                 END LOOP;
                 PERFORM set_config('lock_timeout', waited, true);
@@ -690,14 +687,14 @@ class Loader:
             $defer$
             """
         )
-        self.cursor.execute("SELECT EXISTS (SELECT 1 FROM s_deferred_indexes)")
-        self._deferred = bool(self.cursor.fetchone()[0])
+        self._deferred = True  # finish reads s_deferred_indexes
 
     def _rebuild_indexes(self) -> list[str]:
         """Create the indexes ``_defer_indexes`` dropped, with memory enough to sort in one pass."""
         self.cursor.execute("SELECT name, definition FROM s_deferred_indexes ORDER BY name")
         deferred = self.cursor.fetchall()
-        self.cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        if deferred:
+            self.cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _, definition in deferred:
             self.cursor.execute(definition)
         self._deferred = False
