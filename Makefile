@@ -43,8 +43,10 @@ $(SAM):
 sam-validate: $(SAM)
 	$(SAM) validate --lint
 
-sam-build: $(SAM)
+## sam build, then bytecode for every function and layer and Lambda's size limit (pulse.local.artifacts).
+sam-build: $(SAM) $(STAMP)
 	$(SAM) build
+	$(BIN)/python -m pulse.local.artifacts .aws-sam/build
 
 bench: bench-cold-start
 

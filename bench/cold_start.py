@@ -8,6 +8,8 @@ this is repeated ``--runs`` times, interleaving the targets so machine load hits
 the median is reported with its ratio to the baseline's. Event files: ``events/<group>.json``
 where ``<group>`` is the function's code folder (``functions/<group>``), else the first
 ``events/<group>_*.json`` in name order; functions with neither are listed as skipped.
+Code and layers are laid out and compiled to bytecode as ``make sam-build`` ships them
+(``bench/lambda_paths.py``), and children write no bytecode, like Lambda's read-only code.
 
 Exit status 1 when a ratio exceeds ``--max-ratio``, when a child fails, or when a function
 imports pandas at cold start without using the analytics layer (its own ``Layers`` name a
@@ -68,13 +70,14 @@ def _uses_analytics_layer(layers: list[Any]) -> bool:
 
 def targets_of(template: Path, events_dir: Path) -> tuple[list[Target], list[str]]:
     """The baseline and every function with an event file; and the names of those without."""
-    from bench.lambda_paths import lambda_paths
+    from bench.lambda_paths import compiled_copy, lambda_paths
     from pulse.local.template import load_template
 
     loaded = load_template(template)
     functions = loaded.functions
     # The baseline gets what every function gets (the core layer holds FastAPI and Mangum).
-    baseline = Target(BASELINE, BENCH / "baseline", "app.handler", BENCH / "baseline" / "event.json")
+    baseline_code = compiled_copy(BENCH / "baseline", BASELINE)
+    baseline = Target(BASELINE, baseline_code, "app.handler", BENCH / "baseline" / "event.json")
     baseline.paths = lambda_paths(loaded)
     targets = [baseline]
     skipped = []
@@ -87,7 +90,7 @@ def targets_of(template: Path, events_dir: Path) -> tuple[list[Target], list[str
         targets.append(
             Target(
                 logical_id,
-                function.code_uri,
+                compiled_copy(function.code_uri, logical_id),
                 function.handler,
                 event,
                 function.literal_environment(),
@@ -112,7 +115,13 @@ def run_once(target: Target, environment: dict[str, str]) -> dict[str, Any]:
                 str(target.event),
                 result.name,
             ],
-            env={**target.environment, **environment, "PYTHONPATH": os.pathsep.join(map(str, target.paths))},
+            env={
+                **target.environment,
+                **environment,
+                "PYTHONPATH": os.pathsep.join(map(str, target.paths)),
+                # Lambda's code and layers are read-only: nothing compiled is kept
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -209,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         targets = [targets[0], *(t for t in targets[1:] if t.name in args.only)]
     try:
-        for target in targets:  # warm-up: byte-compile and fill the page cache, untimed
+        for target in targets:  # warm-up: fill the page cache, untimed
             run_once(target, environment)
         for _ in range(args.runs):
             for target in targets:

@@ -11,6 +11,9 @@ Each layer is installed once, like ``sam build`` does, into ``.pulse/lambda-laye
 per layer and requirements hash, rebuilt when the requirements change): ``BuildMethod:
 python3.11`` installs ``requirements.txt`` with its dependencies beside the layer's own
 packages; ``makefile`` (the pandas layer) installs it without dependencies, as its Makefile does.
+The layers' own packages and the functions' code are copied afresh for each bench run (under
+``.pulse/lambda-layers/code/``). Everything is compiled to bytecode as ``make sam-build`` does
+(``pulse.local.artifacts``), since a deployed function cannot write ``.pyc`` files either.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
-from typing import Any
 
+from pulse.local.artifacts import compile_tree
 from pulse.local.template import Function, Template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +36,10 @@ RUNTIME_REQUIREMENTS = "boto3\n"
 
 def _install(name: str, requirements: str, *, no_deps: bool = False) -> Path:
     """A folder holding ``requirements`` installed with pip, built once per content."""
-    digest = hashlib.sha256(f"{sys.version}\n{no_deps}\n{requirements}".encode()).hexdigest()[:12]
+    # "unchecked-hash": folders from before the bytecode step are rebuilt
+    digest = hashlib.sha256(f"{sys.version}\n{no_deps}\nunchecked-hash\n{requirements}".encode()).hexdigest()[
+        :12
+    ]
     target = CACHE / f"{name}-{digest}"
     if target.is_dir():
         return target
@@ -47,33 +54,34 @@ def _install(name: str, requirements: str, *, no_deps: bool = False) -> Path:
     if no_deps:
         command.append("--no-deps")
     subprocess.run(command, check=True)
+    compile_tree(building / "python")
     building.rename(target)
     return target
 
 
-def _layer_ids(template: Template, function: Function | None) -> list[str]:
-    """Logical ids of the layers a function gets: Globals' and its own (``!Ref`` only)."""
-    globals_layers = template.document.get("Globals", {}).get("Function", {}).get("Layers") or []
-    ids = []
-    for layer in [*globals_layers, *(function.layers if function else [])]:
-        if not (isinstance(layer, dict) and "Ref" in layer):
-            raise ValueError(f"layer {layer!r} is not a !Ref to a layer of this template")
-        ids.append(str(layer["Ref"]))
-    return ids
+@cache
+def compiled_copy(source: Path, name: str) -> Path:
+    """A copy of ``source`` (a layer's own packages, a function's code) with its bytecode,
+    made once per bench run, so that it is what the source holds now."""
+    target = CACHE / "code" / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    compile_tree(target)
+    return target
 
 
 def _layer_paths(template: Template, logical_id: str) -> list[Path]:
-    resource: dict[str, Any] = template.document["Resources"][logical_id]
-    content = (template.path.parent / resource["Properties"]["ContentUri"]).resolve()
+    resource = template.document["Resources"][logical_id]
+    content = template.layer_content(logical_id)
     build_method = (resource.get("Metadata") or {}).get("BuildMethod", "")
     requirements = (content / "requirements.txt").read_text()
     installed = _install(logical_id, requirements, no_deps=build_method == "makefile")
     # sam build's python builder also copies the layer's own packages (the core layer's pulse).
-    return [installed / "python", content]
+    return [installed / "python", compiled_copy(content, logical_id)]
 
 
 def lambda_paths(template: Template, function: Function | None = None) -> list[Path]:
     """``sys.path`` entries after the function's code folder, in Lambda's order (without a
     function: what every function gets, the Globals layers and the runtime)."""
-    paths = [path for layer in _layer_ids(template, function) for path in _layer_paths(template, layer)]
+    paths = [path for layer in template.layer_ids(function) for path in _layer_paths(template, layer)]
     return [*paths, _install("runtime", RUNTIME_REQUIREMENTS) / "python"]

@@ -163,6 +163,22 @@ class Template:
     def routes(self) -> list[Route]:
         return [route for function in self.functions.values() for route in function.routes]
 
+    def layer_ids(self, function: Function | None = None) -> list[str]:
+        """Logical ids of the layers a function gets, in order: Globals', then its own
+        (without a function: Globals' alone). Only ``!Ref`` to a layer of this template."""
+        globals_layers = self.document.get("Globals", {}).get("Function", {}).get("Layers") or []
+        ids = []
+        for layer in [*globals_layers, *(function.layers if function else [])]:
+            if not (isinstance(layer, dict) and "Ref" in layer):
+                raise ValueError(f"layer {layer!r} is not a !Ref to a layer of this template")
+            ids.append(str(layer["Ref"]))
+        return ids
+
+    def layer_content(self, logical_id: str) -> Path:
+        """A layer's ``ContentUri`` folder."""
+        properties = self.document["Resources"][logical_id]["Properties"]
+        return (self.path.parent / properties["ContentUri"]).resolve()
+
 
 def _parameter_values(document: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
