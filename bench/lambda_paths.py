@@ -36,10 +36,9 @@ RUNTIME_REQUIREMENTS = "boto3\n"
 
 def _install(name: str, requirements: str, *, no_deps: bool = False) -> Path:
     """A folder holding ``requirements`` installed with pip, built once per content."""
-    # "unchecked-hash": folders from before the bytecode step are rebuilt
-    digest = hashlib.sha256(f"{sys.version}\n{no_deps}\nunchecked-hash\n{requirements}".encode()).hexdigest()[
-        :12
-    ]
+    # "unchecked-hash": folders installed before the bench compiled them are rebuilt
+    key = f"{sys.version}\n{no_deps}\nunchecked-hash\n{requirements}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     target = CACHE / f"{name}-{digest}"
     if target.is_dir():
         return target

@@ -4,7 +4,7 @@ Builds ExecutiveFunction with ``sam build`` (which builds its Core, Analytics an
 too, with Lambda's manylinux wheels), compiles them as ``make sam-build`` does
 (``pulse.local.artifacts``: bytecode adds ~40 %) and adds up the unzipped bytes of the four
 artefacts.
-pandas + numpy are about 110 MB of it; a second copy of numpy in the pandas layer, or a plotting
+pandas + numpy are about 100 MiB of it; a second copy of numpy in the pandas layer, or a plotting
 or statistics library, would not fit. Skipped, with the reason, where the SAM CLI is missing
 (``make sam-validate`` installs it under ``.pulse/tools/sam``).
 """
