@@ -21,6 +21,13 @@ Run: ``make bench-import`` (or ``python -m bench.import_throughput [--lines 1000
    transaction, as a straightforward loader would. It skips the shipped-commits resolution,
    which only flatters it. Its rate is extrapolated to the whole file.
 
+4. **CPU**: the seconds of CPU the ``pulse import`` process used (reading, validating, COPY
+   text, the shipped-commits walk) and those PostgreSQL's processes used meanwhile (the
+   import's backend and the server's own: WAL writer, checkpointer; read from ``/proc``, so
+   only for a server on this machine). An import cannot finish faster than its busiest side,
+   nor than all of it spread over the machine's cores: the lower bound printed is
+   ``max(server, client, (server + client) / cores)``, and the rate it allows.
+
 Exit status 1 when ``pulse import`` is below ``--target`` records/s or fails.
 """
 
@@ -31,6 +38,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -299,6 +307,46 @@ def _drop(name: str) -> None:
     engine.dispose()
 
 
+def _postmaster_pid(url: str) -> int | None:
+    """The server's main process, when it runs on this machine (else None)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    engine.dispose()
+    try:
+        status = Path(f"/proc/{backend}/status").read_text()
+    except OSError:
+        return None  # another machine's process
+    parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+    return parent
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children, the exited ones included (they are its reaped
+    children: a backend's time lands in the postmaster's when the backend exits)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
+            continue
+        try:
+            fields = (process / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        own, parent = int(process.name), int(fields[1])
+        if own == pid or parent == pid:
+            # utime, stime, cutime, cstime (stat fields 14-17)
+            total += sum(int(value) for value in fields[11:15]) / ticks
+    return total
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _row_counts(url: str, tables: tuple[str, ...]) -> dict[str, int]:
     from sqlalchemy import create_engine, text
 
@@ -501,11 +549,16 @@ def main(argv: list[str] | None = None) -> int:
     url = _fresh_database(DATABASE)
     command = [str(Path(sys.executable).with_name("pulse")), "import", str(path)]
     print(f"pulse import {path.name} into a fresh database {DATABASE} ...", file=sys.stderr)
+    postmaster = _postmaster_pid(url)
+    server_before = _cpu_seconds(postmaster) if postmaster else 0.0
+    client_before = _children_cpu_seconds()
     started = time.perf_counter()
     child = subprocess.run(
         command, env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, text=True
     )
     seconds = time.perf_counter() - started
+    client_cpu = _children_cpu_seconds() - client_before
+    server_cpu = _cpu_seconds(postmaster) - server_before if postmaster else None
     print(child.stdout, end="")
     if child.returncode != 0:
         print(f"pulse import failed with exit status {child.returncode}", file=sys.stderr)
@@ -535,6 +588,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  (the whole file: ~{args.lines / baseline_rate / 60:,.0f} min)"
     )
     print(f"  speed-up {rate / baseline_rate:,.0f}x; target {args.target:,.0f} records/s")
+    if server_cpu is not None:
+        cores = os.cpu_count() or 1
+        floor = max(server_cpu, client_cpu, (server_cpu + client_cpu) / cores)
+        print(
+            f"  CPU: pulse import {client_cpu:.1f} s, PostgreSQL {server_cpu:.1f} s; on {cores} cores no "
+            f"schedule beats {floor:.1f} s ({args.lines / floor:,.0f} records/s)"
+        )
     print("  rows: " + " · ".join(f"{table} {count:,}" for table, count in rows.items()))
     if rate < args.target:
         print(f"FAIL {rate:,.0f} records/s < target {args.target:,.0f}")

@@ -26,6 +26,7 @@ from pulse.ingest.loader import (
     IngestValidationError,
     Loader,
     Progress,
+    forked_line_batches,
     line_batches,
     prefetch,
     record_batches,
@@ -69,11 +70,27 @@ class Importer:
         self.errors: list[str] = []
 
     def add_lines(
-        self, lines: Iterable[str | bytes], *, label: str = "", progress: Progress | None = None
+        self,
+        lines: Iterable[str | bytes],
+        *,
+        label: str = "",
+        progress: Progress | None = None,
+        decode_in_child: bool = False,
     ) -> None:
-        """Validate and load NDJSON lines; bad lines are collected (``label``: prefix, e.g. a file name)."""
-        batches = line_batches(lines, self.errors, label=label, chunk=self.chunk, progress=progress)
-        for batch, payloads in prefetch(batches):
+        """Validate and load NDJSON lines; bad lines are collected (``label``: prefix, e.g. a file name).
+
+        ``decode_in_child``: decode in a forked process (``forked_line_batches``) rather than a
+        thread of this one, for big inputs that ``lines`` reads from a file or stdin.
+        """
+        if decode_in_child:
+            batches = forked_line_batches(
+                lines, self.errors, label=label, chunk=self.chunk, progress=progress
+            )
+        else:
+            batches = prefetch(
+                line_batches(lines, self.errors, label=label, chunk=self.chunk, progress=progress)
+            )
+        for batch, payloads in batches:
             self.loader.load(batch, payloads)
 
     def add_records(self, records: Iterable[Any]) -> None:

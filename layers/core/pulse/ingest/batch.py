@@ -157,6 +157,15 @@ class Batch:
         self.commit_refs: set[tuple[str, str]] = set()
         self.pull_request_refs: set[tuple[str, int]] = set()
 
+    def counts(self) -> Batch:
+        """What the loader reads besides the COPY text (records, by type, team lines), without
+        the rows: what a decoding process sends back with each chunk's payloads."""
+        counts = Batch(self.where)
+        counts.records = self.records
+        counts.by_type = self.by_type
+        counts.team_lines = self.team_lines
+        return counts
+
     def add(self, record: Record, line: int = 0) -> None:
         """Add one validated record (``line`` is its line number, for later error messages)."""
         kind = type(record)

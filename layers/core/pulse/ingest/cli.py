@@ -64,7 +64,7 @@ def import_files(
                 label = ("stdin" if path == "-" else path) if len(paths) > 1 else ""
                 with _open(path, stdin or sys.stdin.buffer) as lines:
                     progress = _Progress("stdin" if path == "-" else path, err, time.perf_counter())
-                    importer.add_lines(lines, label=label, progress=progress)
+                    importer.add_lines(lines, label=label, progress=progress, decode_in_child=True)
             if importer.loader.accepted >= CHUNK_RECORDS and not importer.errors:
                 print("resolving shipped commits...", file=err, flush=True)
             result = importer.finish()

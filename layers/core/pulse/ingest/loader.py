@@ -27,6 +27,7 @@ one PR, not its repository's thousands.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -862,6 +863,71 @@ def line_batches(
         yield batch, batch.payloads()
     if progress is not None and (batch.records or errors):
         progress(number)
+
+
+def forked_line_batches(
+    lines: Iterable[str | bytes],
+    errors: list[str],
+    *,
+    label: str = "",
+    chunk: int = CHUNK_RECORDS,
+    progress: Progress | None = None,
+) -> Iterator[tuple[Batch, dict[str, bytes]]]:
+    """``line_batches`` run in a forked child process, one chunk ahead of the caller.
+
+    In a thread (``prefetch``), decoding competes for the GIL with the thread talking to
+    PostgreSQL, which then waits to take each reply while the server idles: 1,000,000 lines
+    loaded in 17.5 s with the decoding thread, in 12.8 s with everything decoded beforehand,
+    the server busy 11.7 s and 12.5 s of them. A child has its own interpreter. It reads the
+    same ``lines`` (a file or stdin, inherited by ``fork``) and sends each chunk's COPY text
+    with the few counts the loader reads; its sends block until this side receives them, so
+    at most one chunk waits. Bad lines and progress come through the same pipe, in order.
+    """
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    before = len(errors)
+
+    def report(number: int) -> None:
+        sender.send(("progress", number))
+
+    def decode_lines() -> None:
+        receiver.close()
+        try:
+            for batch, payloads in line_batches(
+                lines, errors, label=label, chunk=chunk, progress=report if progress else None
+            ):
+                sender.send(("chunk", (batch.counts(), payloads)))
+            sender.send(("done", errors[before:]))
+        except BaseException as error:  # handed to the parent
+            try:
+                sender.send(("error", error))
+            except Exception:  # it does not pickle
+                sender.send(("error", RuntimeError(f"decoding failed: {error!r}")))
+
+    child = context.Process(target=decode_lines, name="pulse-ingest-decode", daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, value = receiver.recv()
+            except EOFError:
+                child.join(timeout=5)  # its exit code, once it is reaped
+                raise RuntimeError(f"the decoding process ended early (exit code {child.exitcode})") from None
+            if kind == "chunk":
+                yield value
+            elif kind == "progress" and progress is not None:
+                progress(value)
+            elif kind == "done":
+                errors.extend(value)
+                return
+            elif kind == "error":
+                raise value
+    finally:
+        receiver.close()
+        if child.is_alive():  # the caller stopped early: the child is blocked sending
+            child.terminate()
+        child.join()
 
 
 def record_batches(
