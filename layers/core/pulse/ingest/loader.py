@@ -27,7 +27,6 @@ one PR, not its repository's thousands.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -883,6 +882,8 @@ def forked_line_batches(
     with the few counts the loader reads; its sends block until this side receives them, so
     at most one chunk waits. Bad lines and progress come through the same pipe, in order.
     """
+    import multiprocessing  # the CLI's path only: not at a function's cold start
+
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     before = len(errors)
