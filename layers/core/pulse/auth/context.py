@@ -15,7 +15,7 @@ These are the FastAPI dependencies; ``Caller`` itself lives in ``pulse.auth.call
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -42,7 +42,7 @@ def source_ip(request: Request) -> str:
     return str(http.get("sourceIp") or (request.client.host if request.client else "unknown"))
 
 
-def current_caller(request: Request) -> Caller:
+async def current_caller(request: Request) -> Caller:
     """The caller of this request; 401 with the envelope when there is none or it lapsed."""
     context = authorizer_context(request)
     if context.get("error"):
@@ -66,10 +66,10 @@ def current_caller(request: Request) -> Caller:
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-def require_roles(*roles: str) -> Callable[[Caller], Caller]:
+def require_roles(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that admits users with one of ``roles`` (403 otherwise)."""
 
-    def dependency(caller: CallerDep) -> Caller:
+    async def dependency(caller: CallerDep) -> Caller:
         if caller.kind != "user" or caller.role not in roles:
             raise ApiError(403, "forbidden", "Your role may not do this.")
         return caller
@@ -77,10 +77,10 @@ def require_roles(*roles: str) -> Callable[[Caller], Caller]:
     return dependency
 
 
-def require_scope(scope: str) -> Callable[[Caller], Caller]:
+def require_scope(scope: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that admits API keys with ``scope`` and admin users (403 otherwise)."""
 
-    def dependency(caller: CallerDep) -> Caller:
+    async def dependency(caller: CallerDep) -> Caller:
         if caller.kind == "api_key" and scope in caller.scopes:
             return caller
         if caller.kind == "user" and caller.role == "admin":
@@ -90,7 +90,7 @@ def require_scope(scope: str) -> Callable[[Caller], Caller]:
     return dependency
 
 
-def require_user(caller: CallerDep) -> Caller:
+async def require_user(caller: CallerDep) -> Caller:
     """Analytics are for signed-in people, not API keys."""
     if caller.kind != "user":
         raise ApiError(403, "forbidden", "API keys may not read analytics.")

@@ -34,7 +34,7 @@ class CommonQuery(BaseModel):
     benchmark: Benchmark = Field(default="2023", description="DORA tier table")
 
 
-def common_params(query: Annotated[CommonQuery, Query()]) -> CommonParams:
+async def common_params(query: Annotated[CommonQuery, Query()]) -> CommonParams:
     """Parse the parameters every analytics endpoint takes."""
     return CommonParams(
         window=make_window(query.start_date, query.end_date, query.tz),
