@@ -24,7 +24,7 @@ app = create_app(title="Pulse ETL coordination")
 router = RouteGroup(app, prefix=f"{get_settings().API_V1_PREFIX}/etl", tags=["etl"])
 
 
-def require_reader(caller: CallerDep) -> Caller:
+async def require_reader(caller: CallerDep) -> Caller:
     """Signed-in people, and API keys of the ``etl`` scope (the ETL service reads its settings)."""
     if caller.kind == "user" or "etl" in caller.scopes:
         return caller
