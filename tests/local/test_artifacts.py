@@ -42,7 +42,8 @@ def test_the_bytecode_is_used_whatever_the_source_says(tmp_path):
     module = tmp_path / "mod.py"
     module.write_text("VALUE = 1\n")
     compile_tree(tmp_path)
-    module.write_text("VALUE = 2\n")
+    # A different size too: a timestamp-checked .pyc would notice even within the same second.
+    module.write_text("VALUE = 22\n")
 
     imported = subprocess.run(
         [sys.executable, "-B", "-c", "import mod; print(mod.VALUE)"],
