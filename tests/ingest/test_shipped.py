@@ -48,6 +48,20 @@ def test_rule_3_without_a_known_graph_only_sha_ships():
     assert rows("SELECT authored_at FROM commits WHERE sha = 'z1'") == [(None,)]
 
 
+def test_shas_made_of_the_characters_a_sha_may_hold_walk_like_any_other():
+    # The graph is read back as text (one row per repository, fields joined by separators):
+    # "-", "_" and "." are valid shas and must not be taken for a separator or for NULL.
+    load(
+        commit("-", 1, parents=[]),
+        commit("a.b_c", 2, parents=["-"]),
+        commit("c3", 3, parents=["a.b_c"]),
+        deployment("d1", 5, sha="c3"),
+    )
+
+    assert shipped() == {"d1": {"-", "a.b_c", "c3"}}
+    assert first_deployments() == {"-": "d1", "a.b_c": "d1", "c3": "d1"}
+
+
 def test_an_empty_commits_list_falls_back_to_the_graph():
     load(*GRAPH, deployment("d1", 5, sha="c2", commits=[]))
 

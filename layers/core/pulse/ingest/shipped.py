@@ -16,8 +16,11 @@ change are not written, so a repeated import leaves both tables untouched. When 
 stored yet for the pairs (a first load) the results are copied straight into both tables.
 
 Cost: the walk runs in Python over the repository's parent map, read once per import with
-``COPY`` (id, sha, parents of every commit of the touched repositories, one repository in
-memory at a time). A successful rule-2 deployment marks every commit it visited as *closed*
+``COPY``: one row per touched repository, its commits' id, sha, parents and authored_at
+aggregated into one text (one repository in memory at a time). A row per commit made pg8000
+handle each in Python: 473,514 rows of a 1,000,000-record import took the whole resolution
+from 5.6 s to 7.5 s (interleaved runs). A repository's text takes ~80 bytes per commit, and
+PostgreSQL caps a value at 1 GB: ~12 million commits in one repository. A successful rule-2 deployment marks every commit it visited as *closed*
 (all its ancestors are shipped), and later walks stop at closed commits, so each commit is
 walked about once per environment: O(commits + deployments) per touched repository. An import
 that adds a few commits to a repository with N commits therefore reads N rows, not the whole
@@ -32,6 +35,9 @@ from collections.abc import Iterator
 from typing import IO, Any, Final
 
 SPOOL_BYTES: Final = 64 * 1024 * 1024
+# The graph comes one row per repository: commits joined by ";", their fields by "|", parents by
+# ","; none of these can be in a sha ([\w.-]+, records.py), nor UNKNOWN, which stands for NULL.
+UNKNOWN: Final = "!"
 
 WORK: Final = {
     "s_pairs": 'repository_id integer, environment text COLLATE "C", PRIMARY KEY (repository_id, environment)',
@@ -152,7 +158,7 @@ def _walk(graph: Graph, sha: str, shipped: set[int], closed: set[int]) -> tuple[
 
 
 class _GraphReader:
-    """Receives ``COPY ... TO STDOUT`` rows ordered by repository; replays each repository."""
+    """Receives ``COPY ... TO STDOUT`` rows, a repository's whole graph each; replays it."""
 
     def __init__(self, deployments: dict[int, dict[str, list[Deploy]]], out: _Output) -> None:
         self.deployments = deployments
@@ -162,15 +168,16 @@ class _GraphReader:
         self.authored: dict[int, str] = {}  # commit id -> authored_at as COPY text
 
     def write(self, data: bytes) -> None:
-        repository, commit_id, sha, parents, authored_at = data.decode()[:-1].split("\t")
-        if int(repository) != self.repository:
-            self.close()
-            self.repository = int(repository)
-        self.graph[sha] = (
-            int(commit_id),
-            None if parents == "\\N" else parents.split(" ") if parents else [],
-        )
-        self.authored[int(commit_id)] = authored_at
+        repository, commits = data.decode()[:-1].split("\t")
+        self.repository = int(repository)
+        graph = self.graph
+        authored = self.authored
+        for commit in commits.split(";"):
+            commit_id, sha, parents, authored_at = commit.split("|")
+            number = int(commit_id)
+            graph[sha] = (number, None if parents == UNKNOWN else parents.split(",") if parents else [])
+            authored[number] = "\\N" if authored_at == UNKNOWN else authored_at
+        self.close()
 
     def close(self) -> None:
         if self.repository is not None:
@@ -279,8 +286,10 @@ def resolve(cursor: Any) -> int:
             reader = _GraphReader(deployments, out)
             ids = ",".join(str(repository) for repository in deployments)
             cursor.execute(
-                "COPY (SELECT repository_id, id, sha, array_to_string(parents, ' '), authored_at FROM commits "
-                f"WHERE repository_id = ANY('{{{ids}}}'::integer[]) ORDER BY repository_id) TO STDOUT",
+                f"COPY (SELECT repository_id, string_agg(concat_ws('|', id, sha, CASE WHEN parents IS NULL "
+                f"THEN '{UNKNOWN}' ELSE array_to_string(parents, ',') END, coalesce(authored_at::text, '{UNKNOWN}')), "
+                f"';') FROM commits WHERE repository_id = ANY('{{{ids}}}'::integer[]) GROUP BY repository_id) "
+                "TO STDOUT",
                 stream=reader,
             )
             reader.close()
