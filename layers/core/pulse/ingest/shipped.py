@@ -20,11 +20,12 @@ Cost: the walk runs in Python over the repository's parent map, read once per im
 aggregated into one text (one repository in memory at a time). A row per commit made pg8000
 handle each in Python: 473,514 rows of a 1,000,000-record import took the whole resolution
 from 5.6 s to 7.5 s (interleaved runs). A repository's text takes ~80 bytes per commit, and
-PostgreSQL caps a value at 1 GB: ~12 million commits in one repository. A successful rule-2 deployment marks every commit it visited as *closed*
-(all its ancestors are shipped), and later walks stop at closed commits, so each commit is
-walked about once per environment: O(commits + deployments) per touched repository. An import
-that adds a few commits to a repository with N commits therefore reads N rows, not the whole
-database; commits shipped by rules 1 or 3 are not closed and may be walked through again.
+PostgreSQL caps a value at 1 GB: ~12 million commits in one repository. A successful rule-2
+deployment marks every commit it visited as *closed* (all its ancestors are shipped), and
+later walks stop at closed commits, so each commit is walked about once per environment:
+O(commits + deployments) per touched repository. An import that adds a few commits to a
+repository with N commits therefore reads N commits, not the whole database; commits shipped
+by rules 1 or 3 are not closed and may be walked through again.
 Metric queries only read the two result tables and never walk the graph.
 """
 
@@ -292,7 +293,6 @@ def resolve(cursor: Any) -> int:
                 "TO STDOUT",
                 stream=reader,
             )
-            reader.close()
             # repositories with deployments but no commit rows at all ship nothing
             for repository, environments in deployments.items():
                 for environment, items in environments.items():
