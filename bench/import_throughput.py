@@ -319,8 +319,9 @@ def _postmaster_pid(url: str) -> int | None:
         status = Path(f"/proc/{backend}/status").read_text()
     except OSError:
         return None  # another machine's process
-    parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
-    return parent
+    if not status.startswith("Name:\tpostgres"):
+        return None  # a process of this machine that happens to have the remote backend's pid
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
 
 
 def _cpu_seconds(pid: int) -> float:
