@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from pulse import db
-from pulse.ingest import loader
+from pulse.ingest import Importer, loader
 from pulse.metrics.pull_requests import refresh_stages
 from tests.conftest import _data_tables
 from tests.ingest.helpers import REPO, commit, deployment, load, rows, ts
@@ -167,3 +167,32 @@ def test_the_steps_change_what_they_claim():
     assert stages[3][5] is not None  # PR 3's merge commit m3 went out with d4
     assert stages[2][3] == 0  # carol's review moved to PR 2, and carol is a bot
     assert set(stages) == {1, 2, 3, 7}  # the placeholder PRs have stage rows too
+
+
+@pytest.mark.parametrize(
+    "first, moved",
+    [
+        ([review(100, 1, 2)], [review(100, 2, 2)]),
+        ([deployment("d1", 3, sha="c2")], [deployment("d1", 3, sha="c2", environment="staging")]),
+    ],
+    ids=["a review moves to another PR", "a deployment moves to staging"],
+)
+def test_a_record_moving_within_one_import_of_an_empty_table_is_derived_like_one_import(
+    first: list[dict[str, Any]], moved: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Big chunks skip the probes for what a write moves away from while the table was empty at
+    # the first chunk: the first chunk's write noted the old PR or pair already.
+    monkeypatch.setattr(loader, "SMALL_BATCH_RECORDS", 0)
+    history = STEPS[0][1]
+    with db.transaction() as connection:
+        importer = Importer(connection, chunk=len(history) + len(first))
+        importer.add_records([*history, *first, *moved])  # the move is the second chunk
+        importer.finish()
+    in_chunks = derived()
+    with db.transaction() as connection:
+        assert refresh_stages(connection) == 0, "the move left a PR's stages stale"
+
+    empty_database()
+    load(*history, *moved)
+
+    assert derived() == in_chunks

@@ -223,10 +223,10 @@ class CommitFirstDeployment(Base):
     environment: Mapped[str] = mapped_column(Key, primary_key=True)
     deployment_id: Mapped[int] = mapped_column(BigInteger)
     finished_at: Mapped[dt.datetime] = mapped_column(Timestamp)  # the deployment's, copied
-    # The commit's, copied so that lead time never joins 10^5 commits (migration 0005 keeps them
-    # in step with triggers: filled on insert when the writer leaves them null, and updated when
-    # a commit's authored_at changes).
-    repository_id: Mapped[int | None] = mapped_column(Integer)
+    # The commit's, copied so that lead time never joins 10^5 commits: the writer
+    # (pulse.ingest.shipped) supplies both, and a trigger of migration 0005 updates authored_at
+    # when the commit's changes.
+    repository_id: Mapped[int] = mapped_column(Integer)
     authored_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
 

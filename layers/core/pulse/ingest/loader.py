@@ -185,6 +185,10 @@ class Step(NamedTuple):
     # "bots": counts contributors whose is_bot changes; "small" / "big": only for batches of at
     # most / more than SMALL_BATCH_RECORDS
     note: str = ""
+    # A probe for what a write is about to move away from: skipped when this table held no rows
+    # at the import's first big chunk, as every row it has since then, this import wrote and
+    # noted (Loader._load)
+    unless_empty: str = ""
 
 
 # Order matters: keys referenced later exist first.
@@ -399,6 +403,7 @@ STATEMENTS: Final[list[Step]] = [
         f"{NOTE_STAGES} SELECT DISTINCT v.pull_request_id FROM s_reviews s {REPO} "
         f"JOIN reviews v ON v.repository_id = r.id AND v.external_id = s.id {ON_CONFLICT}",
         writes=False,
+        unless_empty="reviews",
     ),
     Step(
         "s_reviews",
@@ -422,6 +427,7 @@ STATEMENTS: Final[list[Step]] = [
         f"JOIN deployments d ON d.external_id = s.id {REPO} "
         "WHERE (d.repository_id, d.environment) IS DISTINCT FROM (r.id, s.environment) ON CONFLICT DO NOTHING",
         writes=False,
+        unless_empty="deployments",
     ),
     Step(
         "s_deployments",
@@ -534,6 +540,7 @@ class Loader:
         self._prepared = False
         self._deferred = False  # some tables were considered: finish rebuilds what was dropped
         self._considered: set[str] = set()  # tables whose indexes were kept or dropped already
+        self._written_only_here: set[str] | None = None  # tables empty at the first big chunk
 
     def _prepare(self) -> None:
         # One import at a time: derived data (shipped commits) is recomputed from what this
@@ -603,6 +610,8 @@ class Loader:
         cursor = self.cursor
         small = batch.records <= SMALL_BATCH_RECORDS
         if not small:
+            if self._written_only_here is None:
+                self._written_only_here = self._empty_tables()
             self._defer_indexes({table for kind in batch.by_type for table in TABLES_BY_TYPE.get(kind, ())})
         if self._filled:
             # Only what the last chunk used: each truncated table is a file swap.
@@ -619,6 +628,8 @@ class Loader:
         for step in STATEMENTS:
             if step.table not in payloads or step.note == ("big" if small else "small"):
                 continue
+            if self._written_only_here and step.unless_empty in self._written_only_here:
+                continue
             cursor.execute(step.sql)
             count = (
                 cursor.fetchone()[0] if step.sql.startswith(("WITH", "SELECT")) else max(cursor.rowcount, 0)
@@ -630,6 +641,13 @@ class Loader:
         self.accepted += batch.records
         self.by_type.update(batch.by_type)
         self.team_lines.update(batch.team_lines)
+
+    def _empty_tables(self) -> set[str]:
+        """Which tables of the steps' ``unless_empty`` hold no rows (imports are serialized by
+        the advisory lock: from now on, only this one writes them)."""
+        tables = sorted({step.unless_empty for step in STATEMENTS} - {""})
+        self.cursor.execute(f"SELECT {', '.join(f'EXISTS (SELECT 1 FROM {table})' for table in tables)}")
+        return {table for table, has_rows in zip(tables, self.cursor.fetchone(), strict=True) if not has_rows}
 
     def _defer_indexes(self, tables: set[str]) -> None:
         """Drop the secondary indexes of ``tables`` (those a big chunk writes, derived ones

@@ -17,9 +17,11 @@ stored yet for the pairs (a first load) the results are copied straight into bot
 
 Cost: the walk runs in Python over the repository's parent map, read once per import with
 ``COPY``: one row per touched repository, its commits' id, sha, parents and authored_at
-aggregated into one text (one repository in memory at a time). A row per commit made pg8000
-handle each in Python: 473,514 rows of a 1,000,000-record import took the whole resolution
-from 5.6 s to 7.5 s (interleaved runs). A repository's text takes ~80 bytes per commit, and
+aggregated into one text. A row per commit made pg8000 handle each in Python: 473,514 rows of a
+1,000,000-record import took the whole resolution from 5.6 s to 7.5 s (interleaved runs). The
+rows are spooled (to disk beyond ``SPOOL_BYTES``) and replayed a repository at a time, feeding
+the ``COPY`` of first deployments as the walk goes, so the server stores what one repository
+ships while Python walks the next. A repository's text takes ~80 bytes per commit, and
 PostgreSQL caps a value at 1 GB: ~12 million commits in one repository. A successful rule-2
 deployment marks every commit it visited as *closed* (all its ancestors are shipped), and
 later walks stop at closed commits, so each commit is walked about once per environment:
@@ -104,6 +106,7 @@ FRESH: Final = (
 )
 FRESH_COMMITS: Final = "deployment_commits (deployment_id, commit_id)"
 FRESH_FIRSTS: Final = "commit_first_deployments (commit_id, environment, deployment_id, finished_at, repository_id, authored_at)"
+STAGED: Final = ("s_deployment_commits", "s_first_deployments")
 
 # (deployment id, successful, sha, listed commits, finished_at as text) in shipping order
 Deploy = tuple[int, bool, str | None, list[str] | None, str]
@@ -158,35 +161,28 @@ def _walk(graph: Graph, sha: str, shipped: set[int], closed: set[int]) -> tuple[
     return out, visited
 
 
-class _GraphReader:
-    """Receives ``COPY ... TO STDOUT`` rows, a repository's whole graph each; replays it."""
-
-    def __init__(self, deployments: dict[int, dict[str, list[Deploy]]], out: _Output) -> None:
-        self.deployments = deployments
-        self.out = out
-        self.repository: int | None = None
-        self.graph: Graph = {}
-        self.authored: dict[int, str] = {}  # commit id -> authored_at as COPY text
-
-    def write(self, data: bytes) -> None:
-        repository, commits = data.decode()[:-1].split("\t")
-        self.repository = int(repository)
-        graph = self.graph
-        authored = self.authored
+def _replay(
+    graph_rows: IO[bytes], deployments: dict[int, dict[str, list[Deploy]]], out: _Output
+) -> Iterator[bytes]:
+    """Replay each repository of ``graph_rows`` (the graph ``COPY`` output, a repository per
+    line) and then those without commits; yield the first-deployment rows as ``COPY`` text."""
+    for row in graph_rows:
+        repository_text, commits = row.decode()[:-1].split("\t")
+        repository = int(repository_text)
+        graph: Graph = {}
+        authored: dict[int, str] = {}  # commit id -> authored_at as COPY text
         for commit in commits.split(";"):
             commit_id, sha, parents, authored_at = commit.split("|")
             number = int(commit_id)
             graph[sha] = (number, None if parents == UNKNOWN else parents.split(",") if parents else [])
             authored[number] = "\\N" if authored_at == UNKNOWN else authored_at
-        self.close()
-
-    def close(self) -> None:
-        if self.repository is not None:
-            for environment, deployments in self.deployments.pop(self.repository, {}).items():
-                self.out.add(self.graph, environment, deployments, self.repository, self.authored)
-        self.graph = {}
-        self.authored = {}
-        self.repository = None
+        for environment, items in deployments.pop(repository, {}).items():
+            yield out.add(graph, environment, items, repository, authored)
+    # repositories with deployments but no commit rows at all ship nothing
+    for repository, environments in deployments.items():
+        for environment, items in environments.items():
+            yield out.add({}, environment, items, repository, {})
+    yield b""  # pg8000 needs at least one message; an empty one is a no-op
 
 
 class _DeploymentReader:
@@ -212,11 +208,11 @@ class _DeploymentReader:
 
 
 class _Output:
-    """Rows for the two staging tables, spooled to disk beyond ``SPOOL_BYTES``."""
+    """What deployments ship: ``add`` spools the deployment-commit rows (to disk beyond
+    ``SPOOL_BYTES``) and returns the first-deployment rows, both as ``COPY`` text."""
 
-    def __init__(self, commits: IO[bytes], firsts: IO[bytes]) -> None:
+    def __init__(self, commits: IO[bytes]) -> None:
         self.commits = commits
-        self.firsts = firsts
         self.rows = 0
 
     def add(
@@ -226,31 +222,21 @@ class _Output:
         deployments: list[Deploy],
         repository: int,
         authored: dict[int, str],
-    ) -> None:
+    ) -> bytes:
         per_deployment, first = ship(graph, deployments)
         self.rows += sum(len(ids) for _, ids in per_deployment) + len(first)
         self.commits.write("".join(f"{d}\t{c}\n" for d, ids in per_deployment for c in ids).encode())
         finished = {deployment[0]: deployment[4] for deployment in deployments}
-        # The commit's repository and authored_at ride along (migration 0005's lead-time index
-        # reads them); supplying them skips that migration's per-row copy trigger.
-        self.firsts.write(
-            "".join(
-                f"{c}\t{environment}\t{d}\t{finished[d]}\t{repository}\t{authored[c]}\n"
-                for c, d in first.items()
-            ).encode()
-        )
-
-    def copy_into(self, cursor: Any, commits_table: str, firsts_table: str) -> None:
-        for name, spool in ((commits_table, self.commits), (firsts_table, self.firsts)):
-            spool.seek(0)
-            cursor.execute(f"COPY {name} FROM STDIN", stream=_chunks(spool))
+        # The commit's repository and authored_at ride along: the lead-time index reads them.
+        return "".join(
+            f"{c}\t{environment}\t{d}\t{finished[d]}\t{repository}\t{authored[c]}\n" for c, d in first.items()
+        ).encode()
 
 
 def _chunks(spool: IO[bytes], size: int = 4 * 1024 * 1024) -> Iterator[bytes]:
     while data := spool.read(size):
         yield data
-    # pg8000 needs at least one message; an empty one is a no-op
-    yield b""
+    yield b""  # pg8000 needs at least one message; an empty one is a no-op
 
 
 def resolve(cursor: Any) -> int:
@@ -278,30 +264,30 @@ def resolve(cursor: Any) -> int:
         stream=deployment_reader,
     )
     deployments = deployment_reader.deployments
+    commits_table, firsts_table = (FRESH_COMMITS, FRESH_FIRSTS) if fresh else STAGED
     with (
+        tempfile.SpooledTemporaryFile(SPOOL_BYTES) as graph_rows,
         tempfile.SpooledTemporaryFile(SPOOL_BYTES) as commits,
-        tempfile.SpooledTemporaryFile(SPOOL_BYTES) as firsts,
     ):
-        out = _Output(commits, firsts)
         if deployments:
-            reader = _GraphReader(deployments, out)
             ids = ",".join(str(repository) for repository in deployments)
             cursor.execute(
                 f"COPY (SELECT repository_id, string_agg(concat_ws('|', id, sha, CASE WHEN parents IS NULL "
                 f"THEN '{UNKNOWN}' ELSE array_to_string(parents, ',') END, coalesce(authored_at::text, '{UNKNOWN}')), "
                 f"';') FROM commits WHERE repository_id = ANY('{{{ids}}}'::integer[]) GROUP BY repository_id) "
                 "TO STDOUT",
-                stream=reader,
+                stream=graph_rows,
             )
-            # repositories with deployments but no commit rows at all ship nothing
-            for repository, environments in deployments.items():
-                for environment, items in environments.items():
-                    out.add({}, environment, items, repository, {})
-        if fresh:
-            out.copy_into(cursor, FRESH_COMMITS, FRESH_FIRSTS)
-            cursor.execute(NOTE_FRESH)
-            return out.rows
-        out.copy_into(cursor, "s_deployment_commits", "s_first_deployments")
+            graph_rows.seek(0)
+        out = _Output(commits)
+        # The walk feeds this COPY as it goes: the server stores one repository's rows while
+        # Python walks the next.
+        cursor.execute(f"COPY {firsts_table} FROM STDIN", stream=_replay(graph_rows, deployments, out))
+        commits.seek(0)
+        cursor.execute(f"COPY {commits_table} FROM STDIN", stream=_chunks(commits))
+    if fresh:
+        cursor.execute(NOTE_FRESH)
+        return out.rows
     # Statistics for the diff's plans (temporary tables get none on their own).
     cursor.execute("ANALYZE s_pairs, s_deployment_commits, s_first_deployments")
     changed = 0
