@@ -113,7 +113,8 @@ def _touching(sql: str, *columns: str) -> str:
     ``columns`` are RETURNING expressions (``id AS pull_request_id``); a returned
     ``repository_id`` (and ``environment``) is noted as touched, a ``pull_request_id`` for the
     stage refresh; ``graph`` (with ``repository_id``) notes the repositories as changed in their
-    commit graph, and all their PRs for the stage refresh.
+    commit graph, and all PRs of those where a stored row was updated for the stage refresh (a
+    row it inserts is new: no PR links it yet; ``xmax`` is 0 only in a row version inserted).
     """
     notes = []
     if "pull_request_id" in {column.split(" AS ")[-1] for column in columns}:
@@ -132,9 +133,9 @@ def _touching(sql: str, *columns: str) -> str:
         notes.append(
             "t4 AS (INSERT INTO s_graph_repositories SELECT DISTINCT repository_id FROM changed "
             f"{ON_CONFLICT}), t5 AS ({NOTE_STAGES} SELECT p.id FROM pull_requests p "
-            f"WHERE p.repository_id IN (SELECT repository_id FROM changed) {ON_CONFLICT})"
+            f"WHERE p.repository_id IN (SELECT repository_id FROM changed WHERE NOT inserted) {ON_CONFLICT})"
         )
-    returning = ", ".join(column for column in columns if column != "graph")
+    returning = ", ".join(column if column != "graph" else "xmax = 0 AS inserted" for column in columns)
     return f"WITH changed AS ({sql} RETURNING {returning}), {', '.join(notes)} SELECT count(*) FROM changed"
 
 
@@ -315,7 +316,8 @@ STATEMENTS: Final[list[Step]] = [
     ),
     Step("s_commits", _touching(COMMITS_UPSERT, "repository_id"), note="small"),
     # A big chunk's probes would cost more than they save (~1 s per 50,000 records): every
-    # repository whose commits it changed is re-derived, shipped commits and PR stages.
+    # repository whose commits it changed is re-derived for shipped commits, and for PR stages
+    # every repository where it updated a stored commit.
     Step("s_commits", _touching(COMMITS_UPSERT, "repository_id", "graph"), note="big"),
     Step(
         "s_commit_refs",
