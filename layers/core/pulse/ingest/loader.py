@@ -385,12 +385,17 @@ STATEMENTS: Final[list[Step]] = [
         f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT}) "
         "SELECT count(*) FROM changed",
     ),
+    # The links of PRs new in this chunk: the PR's own upsert noted it and its repository.
+    Step(
+        "s_pull_request_commits",
+        "INSERT INTO pull_request_commits (pull_request_id, commit_id) "
+        "SELECT n.pull_request_id, n.commit_id FROM s_links n "
+        "WHERE NOT EXISTS (SELECT 1 FROM s_existing_pull_requests e WHERE e.id = n.pull_request_id)",
+    ),
     Step(
         "s_pull_request_commits",
         "WITH changed AS (INSERT INTO pull_request_commits (pull_request_id, commit_id) "
         "SELECT n.pull_request_id, n.commit_id FROM s_links n "
-        "WHERE NOT EXISTS (SELECT 1 FROM s_existing_pull_requests e WHERE e.id = n.pull_request_id) "
-        "UNION ALL SELECT n.pull_request_id, n.commit_id FROM s_links n "
         "JOIN s_existing_pull_requests e ON e.id = n.pull_request_id WHERE NOT EXISTS "
         "(SELECT 1 FROM pull_request_commits l WHERE l.pull_request_id = n.pull_request_id "
         "AND l.commit_id = n.commit_id) "
