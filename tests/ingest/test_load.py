@@ -322,6 +322,20 @@ def test_load_records_takes_dicts_with_datetimes():
     assert rows("SELECT sha, authored_at FROM commits") == [("a1", dt.datetime(2026, 3, 1, tzinfo=dt.UTC))]
 
 
+@pytest.mark.parametrize(
+    "written, stored",
+    [
+        ("2026-03-02T10:00:00+02:00", dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)),
+        ("2026-03-02T10:00:00.5-05:30", dt.datetime(2026, 3, 2, 15, 30, 0, 500000, tzinfo=dt.UTC)),
+        ("2026-03-02T23:59:59.999999Z", dt.datetime(2026, 3, 2, 23, 59, 59, 999999, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_timestamp_keeps_its_instant_whatever_its_offset_and_precision(written: str, stored: dt.datetime):
+    load(commit("a1", authored_at=written, committed_at=written))
+
+    assert rows("SELECT authored_at, committed_at FROM commits") == [(stored, stored)]
+
+
 def test_one_import_fed_in_several_calls_derives_once_at_the_end():
     with db.transaction() as connection:
         importer = Importer(connection, chunk=2)

@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final
 
+import msgspec
+
 from pulse.ingest.records import (
     RECORD_TYPES,
     Commit,
@@ -43,8 +45,18 @@ def text(value: str | None) -> str:
     return value
 
 
+# RFC 3339 text of a datetime: msgspec's encoder writes it in ~0.1 us, datetime.isoformat() of
+# an aware datetime takes ~1 us (its UTC offset is formatted in Python-level steps), which was
+# 1.5 s of decoding 1,000,000 records (1,711,625 timestamps).
+_encode: Final = msgspec.json.Encoder().encode
+
+
+def _timestamp(value: dt.datetime) -> str:
+    return _encode(value)[1:-1].decode()
+
+
 def _ts(value: dt.datetime | None) -> str:
-    return NULL if value is None else value.isoformat()
+    return NULL if value is None else _timestamp(value)
 
 
 def _date(value: dt.date | None) -> str:
@@ -197,7 +209,7 @@ class Batch:
         author = r.author
         parents = r.parents
         self.commits[(repository, r.sha)] = (
-            f"{repository}\t{r.sha}\t{author or NULL}\t{r.authored_at.isoformat()}\t{_ts(r.committed_at)}\t"
+            f"{repository}\t{r.sha}\t{author or NULL}\t{_timestamp(r.authored_at)}\t{_ts(r.committed_at)}\t"
             f"{_keys(parents)}\t{_num(r.additions)}\t{_num(r.deletions)}\t{text(r.message)}\n"
         )
         self.repository_refs.add(repository)
@@ -213,7 +225,7 @@ class Batch:
         key = (repository, r.number)
         self.pull_requests[key] = (
             f"{repository}\t{r.number}\t{r.author or NULL}\t{text(r.title)}\t{r.state}\t{_bool(r.draft)}\t"
-            f"{r.created_at.isoformat()}\t{_ts(r.ready_at)}\t{_ts(r.merged_at)}\t{_ts(r.closed_at)}\t"
+            f"{_timestamp(r.created_at)}\t{_ts(r.ready_at)}\t{_ts(r.merged_at)}\t{_ts(r.closed_at)}\t"
             f"{r.merge_commit_sha or NULL}\t{text(r.base_branch)}\t{text(r.head_branch)}\t"
             f"{_num(r.additions)}\t{_num(r.deletions)}\t{_num(r.changed_files)}\t{_texts(r.labels)}\t"
             f"{'f' if r.commits is None else 't'}\n"
@@ -233,7 +245,7 @@ class Batch:
         external_id = str(r.id)
         self.reviews[(r.repository, external_id)] = (
             f"{r.repository}\t{r.pull_request}\t{text(external_id)}\t{r.reviewer}\t{r.state}\t"
-            f"{r.submitted_at.isoformat()}\n"
+            f"{_timestamp(r.submitted_at)}\n"
         )
         self.repository_refs.add(r.repository)
         self.contributor_refs.add(r.reviewer)
@@ -244,7 +256,7 @@ class Batch:
         repository = r.repository
         self.deployments[external_id] = (
             f"{text(external_id)}\t{repository}\t{text(r.environment)}\t{r.status}\t{_ts(r.started_at)}\t"
-            f"{r.finished_at.isoformat()}\t{r.sha or NULL}\t{_keys(r.commits)}\t{r.kind or 'regular'}\n"
+            f"{_timestamp(r.finished_at)}\t{r.sha or NULL}\t{_keys(r.commits)}\t{r.kind or 'regular'}\n"
         )
         self.repository_refs.add(repository)
         refs = self.commit_refs
@@ -257,13 +269,13 @@ class Batch:
         external_id = str(r.id)
         self.incidents[external_id] = (
             f"{text(external_id)}\t{r.repository}\t{text(r.title)}\t{text(r.severity)}\t"
-            f"{r.created_at.isoformat()}\t{_ts(r.resolved_at)}\t{_id(r.deployment_id)}\n"
+            f"{_timestamp(r.created_at)}\t{_ts(r.resolved_at)}\t{_id(r.deployment_id)}\n"
         )
         self.repository_refs.add(r.repository)
 
     def _quality(self, r: Quality, line: int) -> None:
         self.quality[(r.repository, r.measured_at)] = (
-            f"{r.repository}\t{r.measured_at.isoformat()}\t{r.sha or NULL}\t{_num(r.coverage)}\t"
+            f"{r.repository}\t{_timestamp(r.measured_at)}\t{r.sha or NULL}\t{_num(r.coverage)}\t"
             f"{_num(r.complexity)}\t{_num(r.duplication)}\t{_num(r.issues)}\t{_num(r.vulnerabilities)}\n"
         )
         self.repository_refs.add(r.repository)
@@ -279,7 +291,7 @@ class Batch:
     def _work_item(self, r: WorkItem, line: int) -> None:
         self.work_items[r.key] = (
             f"{r.key}\t{text(r.title)}\t{r.kind or NULL}\t{r.objective or NULL}\t{r.team or NULL}\t{r.status}\t"
-            f"{r.created_at.isoformat()}\t{_ts(r.started_at)}\t{_ts(r.done_at)}\t{_num(r.story_points)}\t"
+            f"{_timestamp(r.created_at)}\t{_ts(r.started_at)}\t{_ts(r.done_at)}\t{_num(r.story_points)}\t"
             f"{'f' if r.pull_requests is None else 't'}\n"
         )
         if r.team is not None:
