@@ -113,8 +113,8 @@ def _touching(sql: str, *columns: str) -> str:
     ``columns`` are RETURNING expressions (``id AS pull_request_id``); a returned
     ``repository_id`` (and ``environment``) is noted as touched, a ``pull_request_id`` for the
     stage refresh; ``graph`` (with ``repository_id``) notes the repositories as changed in their
-    commit graph, and all PRs of those where a stored row was updated for the stage refresh (a
-    row it inserts is new: no PR links it yet; ``xmax`` is 0 only in a row version inserted).
+    commit graph, and for the stage refresh all PRs of those where it updated a stored row (a
+    row it inserts is new: no PR links it yet; only an inserted row version has ``xmax`` 0).
     """
     notes = []
     if "pull_request_id" in {column.split(" AS ")[-1] for column in columns}:
