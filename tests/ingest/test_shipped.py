@@ -9,6 +9,8 @@ The commit graph used by most tests (arrows point to parents)::
 
 from __future__ import annotations
 
+import gc
+
 from pulse.ingest.shipped import ship
 from tests.ingest.helpers import commit, count, deployment, first_deployments, load, rows, shipped
 
@@ -169,3 +171,18 @@ def test_ship_walks_each_commit_once_per_environment():
 
     assert per_deployment == [(101, [1]), (102, [2]), (103, [3]), (104, [4]), (105, [5])]
     assert first == {1: 101, 2: 102, 3: 103, 4: 104, 5: 105}
+
+
+def test_the_resolution_leaves_garbage_collection_as_it_found_it():
+    # The walk pauses the cyclic collector; an import must not leave a process without it.
+    gc.enable()
+    load(commit("c1", 1, parents=[]), deployment("d1", 2, sha="c1"))
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        load(commit("c2", 3, parents=["c1"]), deployment("d2", 4, sha="c2"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert shipped() == {"d1": {"c1"}, "d2": {"c2"}}

@@ -33,8 +33,10 @@ Metric queries only read the two result tables and never walk the graph.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any, Final
 
 SPOOL_BYTES: Final = 64 * 1024 * 1024
@@ -233,6 +235,20 @@ class _Output:
         ).encode()
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: the walk allocates a tuple and a list per commit,
+    which reference counting frees, and the collector scanned the growing heap again and again
+    (473,514 commits: 1.37-2.02 s with it, 0.95-1.13 s without)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _chunks(spool: IO[bytes], size: int = 4 * 1024 * 1024) -> Iterator[bytes]:
     while data := spool.read(size):
         yield data
@@ -282,7 +298,8 @@ def resolve(cursor: Any) -> int:
         out = _Output(commits)
         # The walk feeds this COPY as it goes: the server stores one repository's rows while
         # Python walks the next.
-        cursor.execute(f"COPY {firsts_table} FROM STDIN", stream=_replay(graph_rows, deployments, out))
+        with _collector_paused():
+            cursor.execute(f"COPY {firsts_table} FROM STDIN", stream=_replay(graph_rows, deployments, out))
         commits.seek(0)
         cursor.execute(f"COPY {commits_table} FROM STDIN", stream=_chunks(commits))
     if fresh:
