@@ -54,7 +54,8 @@ TEMP_BUFFERS: Final = "64MB"  # see Loader._prepare
 # Work tables beyond the staging tables: resolved links, and what the import touched.
 WORK_TABLES: Final = {
     "s_links": "pull_request_id bigint, commit_id bigint",
-    "s_existing_pull_requests": "id bigint",
+    # The ids of the PRs a chunk describes or references, and whether each was stored before it
+    "s_chunk_pull_requests": "repository_id integer, number integer, id bigint, existed boolean",
     "s_work_item_links": "work_item_id bigint, pull_request_id bigint",
     "s_touched_repositories": "repository_id integer PRIMARY KEY",
     "s_graph_repositories": "repository_id integer PRIMARY KEY",
@@ -62,7 +63,7 @@ WORK_TABLES: Final = {
     "s_stage_pull_requests": "pull_request_id bigint PRIMARY KEY",
     "s_deferred_indexes": "name text, definition text",
 }
-LINK_TABLES: Final = ("s_links", "s_work_item_links", "s_existing_pull_requests")
+LINK_TABLES: Final = ("s_links", "s_work_item_links", "s_chunk_pull_requests")
 
 # The tables each record type writes, derived ones included (for refreshing their statistics).
 TABLES_BY_TYPE: Final = {
@@ -117,7 +118,9 @@ def _touching(sql: str, *columns: str) -> str:
     ``repository_id`` (and ``environment``) is noted as touched, a ``pull_request_id`` for the
     stage refresh; ``graph`` (with ``repository_id``) notes the repositories as changed in their
     commit graph, and for the stage refresh all PRs of those where it updated a stored row (a
-    row it inserts is new: no PR links it yet; only an inserted row version has ``xmax`` 0).
+    row it inserts is new: no PR links it yet; only an inserted row version has ``xmax`` 0);
+    ``mapped`` (with ``repository_id`` and ``id AS pull_request_id``) adds the PRs it inserted
+    to the chunk's ``s_chunk_pull_requests``.
     """
     notes = []
     if "pull_request_id" in {column.split(" AS ")[-1] for column in columns}:
@@ -138,8 +141,20 @@ def _touching(sql: str, *columns: str) -> str:
             f"{ON_CONFLICT}), t5 AS ({NOTE_STAGES} SELECT p.id FROM pull_requests p "
             f"WHERE p.repository_id IN (SELECT repository_id FROM changed WHERE NOT inserted) {ON_CONFLICT})"
         )
-    returning = ", ".join(column if column != "graph" else "xmax = 0 AS inserted" for column in columns)
-    return f"WITH changed AS ({sql} RETURNING {returning}), {', '.join(notes)} SELECT count(*) FROM changed"
+    if "mapped" in columns:
+        notes.append(
+            "t6 AS (INSERT INTO s_chunk_pull_requests "
+            "SELECT repository_id, number, pull_request_id, false FROM changed WHERE inserted)"
+        )
+    returning = [column for column in columns if column not in ("graph", "mapped")]
+    if "mapped" in columns:
+        returning.append("number")
+    if {"graph", "mapped"} & set(columns):
+        returning.append("xmax = 0 AS inserted")
+    return (
+        f"WITH changed AS ({sql} RETURNING {', '.join(returning)}), {', '.join(notes)} "
+        "SELECT count(*) FROM changed"
+    )
 
 
 def _upsert(table: str, key: str, columns: str, select: str) -> str:
@@ -181,9 +196,10 @@ PR_COLUMNS = (
 
 
 class Step(NamedTuple):
-    """A statement run when its staging table has rows; ``writes``: it changes stored data."""
+    """A statement run when its staging table (one of them) has rows; ``writes``: it changes
+    stored data."""
 
-    table: str
+    table: str | tuple[str, ...]
     sql: str
     writes: bool = True
     # "bots": counts contributors whose is_bot changes; "small" / "big": only for batches of at
@@ -193,6 +209,10 @@ class Step(NamedTuple):
     # at the import's first big chunk, as every row it has since then, this import wrote and
     # noted (Loader._load)
     unless_empty: str = ""
+
+    def runs_on(self, payloads: dict[str, bytes]) -> bool:
+        tables = (self.table,) if isinstance(self.table, str) else self.table
+        return any(table in payloads for table in tables)
 
 
 # Order matters: keys referenced later exist first.
@@ -331,10 +351,13 @@ STATEMENTS: Final[list[Step]] = [
             "SELECT 1 FROM commits c WHERE c.repository_id = r.id AND c.sha = s.sha",
         ),
     ),
+    # The stored PRs among those the chunk describes or references: with the ones the next two
+    # statements insert, the chunk's PR ids, so later steps join them rather than all PRs.
     Step(
-        "s_pull_requests",
-        "INSERT INTO s_existing_pull_requests SELECT p.id FROM s_pull_requests s "
-        f"{REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number",
+        ("s_pull_requests", "s_pull_request_refs"),
+        "INSERT INTO s_chunk_pull_requests SELECT r.id, s.number, p.id, true FROM "
+        "(SELECT repository, number FROM s_pull_requests UNION ALL SELECT repository, number "
+        f"FROM s_pull_request_refs) s {REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number",
         writes=False,
     ),
     Step(
@@ -351,6 +374,7 @@ STATEMENTS: Final[list[Step]] = [
             ),
             "repository_id",
             "id AS pull_request_id",
+            "mapped",
         ),
     ),
     Step(
@@ -364,27 +388,27 @@ STATEMENTS: Final[list[Step]] = [
             ),
             "repository_id",
             "id AS pull_request_id",
+            "mapped",
         ),
     ),
     Step(
         "s_pull_request_commits",
         "INSERT INTO s_links SELECT DISTINCT p.id, c.id FROM s_pull_request_commits s "
-        f"{REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number "
+        f"{REPO} JOIN s_chunk_pull_requests p ON p.repository_id = r.id AND p.number = s.number "
         "JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha",
         writes=False,
     ),
     # Filled by the two statements above; the link diff below is planned on their real sizes.
-    Step("s_pull_request_commits", "ANALYZE s_links, s_existing_pull_requests", writes=False, note="small"),
+    Step("s_pull_request_commits", "ANALYZE s_links, s_chunk_pull_requests", writes=False, note="small"),
     # Only PRs that existed before this chunk can have links to drop or links already stored.
     Step(
         "s_pull_requests",
         "WITH changed AS (DELETE FROM pull_request_commits l USING s_pull_requests s "
-        f"{REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number "
-        "JOIN s_existing_pull_requests e ON e.id = p.id "
+        f"{REPO} JOIN s_chunk_pull_requests p ON p.repository_id = r.id AND p.number = s.number AND p.existed "
         "WHERE s.has_commits AND l.pull_request_id = p.id AND NOT EXISTS "
         "(SELECT 1 FROM s_links n WHERE n.pull_request_id = l.pull_request_id AND n.commit_id = l.commit_id) "
-        "RETURNING l.pull_request_id), t AS (INSERT INTO s_touched_repositories SELECT DISTINCT p.repository_id "
-        "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING), "
+        "RETURNING l.pull_request_id, p.repository_id), "
+        "t AS (INSERT INTO s_touched_repositories SELECT DISTINCT repository_id FROM changed ON CONFLICT DO NOTHING), "
         f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT}) "
         "SELECT count(*) FROM changed",
     ),
@@ -393,13 +417,13 @@ STATEMENTS: Final[list[Step]] = [
         "s_pull_request_commits",
         "INSERT INTO pull_request_commits (pull_request_id, commit_id) "
         "SELECT n.pull_request_id, n.commit_id FROM s_links n "
-        "WHERE NOT EXISTS (SELECT 1 FROM s_existing_pull_requests e WHERE e.id = n.pull_request_id)",
+        "JOIN s_chunk_pull_requests p ON p.id = n.pull_request_id AND NOT p.existed",
     ),
     Step(
         "s_pull_request_commits",
         "WITH changed AS (INSERT INTO pull_request_commits (pull_request_id, commit_id) "
         "SELECT n.pull_request_id, n.commit_id FROM s_links n "
-        "JOIN s_existing_pull_requests e ON e.id = n.pull_request_id WHERE NOT EXISTS "
+        "JOIN s_chunk_pull_requests p ON p.id = n.pull_request_id AND p.existed WHERE NOT EXISTS "
         "(SELECT 1 FROM pull_request_commits l WHERE l.pull_request_id = n.pull_request_id "
         "AND l.commit_id = n.commit_id) "
         "RETURNING pull_request_id), t AS (INSERT INTO s_touched_repositories SELECT DISTINCT p.repository_id "
@@ -423,7 +447,7 @@ STATEMENTS: Final[list[Step]] = [
                 "repository_id, external_id",
                 "repository_id, external_id, pull_request_id, reviewer_id, state, submitted_at",
                 f"SELECT r.id, s.id, p.id, c.id, s.state, s.submitted_at FROM s_reviews s {REPO} "
-                "JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.pull_request "
+                "JOIN s_chunk_pull_requests p ON p.repository_id = r.id AND p.number = s.pull_request "
                 "JOIN contributors c ON c.login = s.reviewer",
             ),
             "repository_id",
@@ -636,7 +660,7 @@ class Loader:
         if small:
             cursor.execute(f"ANALYZE {', '.join(payloads)}")
         for step in STATEMENTS:
-            if step.table not in payloads or step.note == ("big" if small else "small"):
+            if not step.runs_on(payloads) or step.note == ("big" if small else "small"):
                 continue
             if self._written_only_here and step.unless_empty in self._written_only_here:
                 continue
