@@ -60,7 +60,9 @@ WORK_TABLES: Final = {
     "s_touched_repositories": "repository_id integer PRIMARY KEY",
     "s_graph_repositories": "repository_id integer PRIMARY KEY",
     "s_touched_pairs": 'repository_id integer, environment text COLLATE "C", PRIMARY KEY (repository_id, environment)',
-    "s_stage_pull_requests": "pull_request_id bigint PRIMARY KEY",
+    # Appended to, duplicates and all: a primary key's conflict checks cost ~1 s of a first
+    # load of 142,800 PRs, a duplicate nothing (the refresh reads it with IN).
+    "s_stage_pull_requests": "pull_request_id bigint",
     "s_deferred_indexes": "name text, definition text",
 }
 LINK_TABLES: Final = ("s_links", "s_work_item_links", "s_chunk_pull_requests")
@@ -124,7 +126,7 @@ def _touching(sql: str, *columns: str) -> str:
     """
     notes = []
     if "pull_request_id" in {column.split(" AS ")[-1] for column in columns}:
-        notes.append(f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT})")
+        notes.append(f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed)")
     if "repository_id" in columns:
         notes.append(
             "t1 AS (INSERT INTO s_touched_repositories SELECT DISTINCT repository_id FROM changed "
@@ -139,7 +141,7 @@ def _touching(sql: str, *columns: str) -> str:
         notes.append(
             "t4 AS (INSERT INTO s_graph_repositories SELECT DISTINCT repository_id FROM changed "
             f"{ON_CONFLICT}), t5 AS ({NOTE_STAGES} SELECT p.id FROM pull_requests p "
-            f"WHERE p.repository_id IN (SELECT repository_id FROM changed WHERE NOT inserted) {ON_CONFLICT})"
+            "WHERE p.repository_id IN (SELECT repository_id FROM changed WHERE NOT inserted))"
         )
     if "mapped" in columns:
         notes.append(
@@ -333,7 +335,7 @@ STATEMENTS: Final[list[Step]] = [
         f"{REPO} JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha "
         "WHERE c.authored_at IS DISTINCT FROM s.authored_at) d "
         "JOIN pull_requests p ON p.repository_id = d.repository_id "
-        f"JOIN pull_request_commits l ON l.pull_request_id = p.id AND l.commit_id = d.id {ON_CONFLICT}",
+        "JOIN pull_request_commits l ON l.pull_request_id = p.id AND l.commit_id = d.id",
         writes=False,
         note="small",
     ),
@@ -409,7 +411,7 @@ STATEMENTS: Final[list[Step]] = [
         "(SELECT 1 FROM s_links n WHERE n.pull_request_id = l.pull_request_id AND n.commit_id = l.commit_id) "
         "RETURNING l.pull_request_id, p.repository_id), "
         "t AS (INSERT INTO s_touched_repositories SELECT DISTINCT repository_id FROM changed ON CONFLICT DO NOTHING), "
-        f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT}) "
+        f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed) "
         "SELECT count(*) FROM changed",
     ),
     # The links of PRs new in this chunk: the PR's own upsert noted it and its repository.
@@ -428,14 +430,14 @@ STATEMENTS: Final[list[Step]] = [
         "AND l.commit_id = n.commit_id) "
         "RETURNING pull_request_id), t AS (INSERT INTO s_touched_repositories SELECT DISTINCT p.repository_id "
         "FROM changed JOIN pull_requests p ON p.id = changed.pull_request_id ON CONFLICT DO NOTHING), "
-        f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed {ON_CONFLICT}) "
+        f"t0 AS ({NOTE_STAGES} SELECT DISTINCT pull_request_id FROM changed) "
         "SELECT count(*) FROM changed",
     ),
     # A review moving to another PR changes the stages of the one it leaves.
     Step(
         "s_reviews",
         f"{NOTE_STAGES} SELECT DISTINCT v.pull_request_id FROM s_reviews s {REPO} "
-        f"JOIN reviews v ON v.repository_id = r.id AND v.external_id = s.id {ON_CONFLICT}",
+        "JOIN reviews v ON v.repository_id = r.id AND v.external_id = s.id",
         writes=False,
         unless_empty="reviews",
     ),

@@ -60,8 +60,8 @@ def _noting_merged_pull_requests(sql: str) -> str:
     return (
         f"WITH changed AS ({sql}), noted AS (INSERT INTO s_stage_pull_requests "
         "SELECT DISTINCT pr.id FROM changed JOIN commits c ON c.id = changed.commit_id "
-        "JOIN pull_requests pr ON pr.repository_id = c.repository_id AND pr.merge_commit_sha = c.sha "
-        "ON CONFLICT DO NOTHING) SELECT count(*) FROM changed"
+        "JOIN pull_requests pr ON pr.repository_id = c.repository_id AND pr.merge_commit_sha = c.sha) "
+        "SELECT count(*) FROM changed"
     )
 
 
@@ -97,7 +97,7 @@ APPLY: Final = [
 # A first load of the pairs: every PR of their repositories may now be deployed.
 NOTE_FRESH = (
     "INSERT INTO s_stage_pull_requests SELECT pr.id FROM pull_requests pr "
-    "WHERE pr.repository_id IN (SELECT repository_id FROM s_pairs) ON CONFLICT DO NOTHING"
+    "WHERE pr.repository_id IN (SELECT repository_id FROM s_pairs)"
 )
 
 FRESH: Final = (
