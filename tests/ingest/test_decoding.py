@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from pulse.ingest.batch import FreshKeys
 from pulse.ingest.loader import forked_line_batches, line_batches
 from tests.ingest.helpers import commit, ndjson
 
@@ -100,3 +101,49 @@ def test_a_caller_that_stops_early_leaves_no_child():
     batches.close()
 
     assert multiprocessing.active_children() == []
+
+
+def _fresh_flags(payload: bytes) -> dict[str, str]:
+    """sha -> the ``fresh`` column (the last) of each s_commits row."""
+    rows = [line.split("\t") for line in payload.decode().splitlines()]
+    return {row[1]: row[-1] for row in rows}
+
+
+def test_a_key_is_fresh_until_the_stream_has_written_it_as_a_record_or_a_reference():
+    fresh = FreshKeys({"s_commits"})
+    lines = ndjson(
+        commit("c2", 2, parents=["c1"]),  # chunk 1: c1 becomes a placeholder
+        commit("c3", 3),
+        commit("c1", 1),  # chunk 2: c1 was written as a placeholder
+        commit("c2", 2, additions=5),  # c2 was written as a record
+        commit("c4", 4),  # chunk 3: new
+    )
+
+    batches = [payloads for _, payloads in line_batches(lines, [], chunk=2, fresh=fresh)]
+
+    assert [_fresh_flags(payloads["s_commits"]) for payloads in batches] == [
+        {"c2": "t", "c3": "t"},
+        {"c1": "f", "c2": "f"},
+        {"c4": "t"},
+    ]
+
+
+def test_no_row_is_fresh_for_a_table_that_was_not_empty_or_without_fresh_keys():
+    lines = ndjson(
+        commit("c1", 1),
+        {
+            "type": "review",
+            "repository": "acme/app",
+            "pull_request": 1,
+            "id": "r1",
+            "reviewer": "bob",
+            "state": "approved",
+            "submitted_at": "2026-03-01T00:00:00Z",
+        },
+    )
+
+    for fresh in (FreshKeys({"s_reviews"}), None):
+        [(batch, payloads)] = line_batches(lines, [], fresh=fresh)
+        assert _fresh_flags(payloads["s_commits"]) == {"c1": "f"}
+        assert batch.fresh_rows["s_commits"] == (0, 1)
+    assert batch.fresh_rows["s_reviews"] == (0, 1)

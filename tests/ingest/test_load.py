@@ -511,3 +511,47 @@ def test_a_bulk_load_does_not_wait_for_readers_of_an_empty_table():
     assert "ix_commits_authored" not in result.rebuilt_indexes
     assert "ix_deployments_env_finished" in result.rebuilt_indexes
     assert count("commits") == BIG
+
+
+def test_an_import_into_empty_tables_stores_keys_it_meets_again_with_their_last_values():
+    # New keys are inserted without a conflict check; one met before (as a record or as a
+    # placeholder) must still go through the upsert, or the import would fail on its key.
+    review = {"type": "review", "repository": REPO, "pull_request": 7, "id": "r1", "reviewer": "bob"}
+    lines = ndjson(
+        commit("c2", 2, parents=["c1"], additions=1),  # chunk 1: c1 and PR 7 become placeholders
+        {**review, "state": "commented", "submitted_at": ts(2)},
+        commit("c1", 1, message="described"),  # chunk 2: both placeholders described
+        {
+            "type": "pull_request",
+            "repository": REPO,
+            "number": 7,
+            "title": "PR",
+            "state": "open",
+            "created_at": ts(1),
+            "commits": ["c1"],
+        },
+        commit("c2", 2, parents=["c1"], additions=9),  # chunk 3: records met again
+        {**review, "state": "approved", "submitted_at": ts(3)},
+    )
+
+    with db.transaction() as connection:
+        importer = Importer(connection, chunk=2)
+        importer.add_lines(lines)
+        importer.finish()
+
+    assert rows("SELECT sha, additions, message FROM commits ORDER BY sha") == [
+        ("c1", None, "described"),
+        ("c2", 9, None),
+    ]
+    assert rows("SELECT number, title FROM pull_requests") == [(7, "PR")]
+    assert rows("SELECT external_id, state FROM reviews") == [("r1", "approved")]
+
+
+def test_lines_added_after_others_upsert_into_the_tables_those_filled():
+    with db.transaction() as connection:
+        importer = Importer(connection)
+        importer.add_lines(ndjson(commit("c1", 1, additions=1)))
+        importer.add_lines(ndjson(commit("c1", 1, additions=2), commit("c2", 2)))
+        importer.finish()
+
+    assert rows("SELECT sha, additions FROM commits ORDER BY sha") == [("c1", 2), ("c2", None)]

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from pulse.ingest.batch import FRESH_TABLES, FreshKeys
 from pulse.ingest.loader import (
     CHUNK_RECORDS,
     ImportResult,
@@ -82,13 +83,19 @@ class Importer:
         ``decode_in_child``: decode in a forked process (``forked_line_batches``) rather than a
         thread of this one, for big inputs that ``lines`` reads from a file or stdin.
         """
+        # Rows new to a table that was empty when these lines began are inserted without an
+        # upsert's conflict check (FreshKeys).
+        empty = self.loader.empty_tables(FRESH_TABLES.values())
+        fresh = FreshKeys(staging for staging, table in FRESH_TABLES.items() if table in empty)
         if decode_in_child:
             batches = forked_line_batches(
-                lines, self.errors, label=label, chunk=self.chunk, progress=progress
+                lines, self.errors, label=label, chunk=self.chunk, progress=progress, fresh=fresh
             )
         else:
             batches = prefetch(
-                line_batches(lines, self.errors, label=label, chunk=self.chunk, progress=progress)
+                line_batches(
+                    lines, self.errors, label=label, chunk=self.chunk, progress=progress, fresh=fresh
+                )
             )
         for batch, payloads in batches:
             self.loader.load(batch, payloads)

@@ -7,7 +7,9 @@ Per chunk, every staging table is filled by one COPY and each record type is wri
   existing rows whose values differ, so a re-import burns no ids and locks nothing;
 - fact tables (commits, pull requests, reviews, deployments, incidents, quality, work items)
   use ``INSERT ... ON CONFLICT (natural key) DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)``,
-  so an identical record writes nothing (the row keeps its ``xmin``);
+  so an identical record writes nothing (the row keeps its ``xmin``); commits, PRs and reviews
+  new to a table that was empty when their lines began (``batch.FreshKeys``) are inserted
+  without that conflict check;
 - references to unknown keys become placeholders (``INSERT ... WHERE NOT EXISTS``), after the
   records of the chunk are in, so a placeholder never overwrites a described row;
 - link lists (a PR's ``commits``, a work item's ``pull_requests``) replace the stored set when
@@ -40,7 +42,7 @@ from sqlalchemy import Connection
 
 from pulse import dataversion
 from pulse.ingest import shipped
-from pulse.ingest.batch import STAGING, Batch
+from pulse.ingest.batch import STAGING, Batch, FreshKeys
 from pulse.ingest.records import InvalidRecord, convert, decode
 
 CHUNK_RECORDS: Final = 50_000
@@ -181,19 +183,28 @@ def _insert_missing(table: str, columns: str, select: str, exists: str) -> str:
 REPO = "JOIN repositories r ON r.key = s.repository"
 NOTE_STAGES = "INSERT INTO s_stage_pull_requests"
 ON_CONFLICT = "ON CONFLICT DO NOTHING"
+COMMIT_KEY = "repository_id, sha"
 COMMIT_COLUMNS = (
     "repository_id, sha, author_id, authored_at, committed_at, parents, additions, deletions, message"
 )
-COMMITS_UPSERT = _upsert(
-    "commits",
-    "repository_id, sha",
-    COMMIT_COLUMNS,
+COMMITS_SELECT = (
     "SELECT r.id, s.sha, a.id, s.authored_at, s.committed_at, s.parents, s.additions, s.deletions, "
-    f"s.message FROM s_commits s {REPO} LEFT JOIN contributors a ON a.login = s.author",
+    f"s.message FROM s_commits s {REPO} LEFT JOIN contributors a ON a.login = s.author"
 )
 PR_COLUMNS = (
     "repository_id, number, author_id, title, state, draft, created_at, ready_at, merged_at, closed_at, "
     "merge_commit_sha, base_branch, head_branch, additions, deletions, changed_files, labels"
+)
+PR_SELECT = (
+    "SELECT r.id, s.number, a.id, s.title, s.state, s.draft, s.created_at, s.ready_at, s.merged_at, "
+    "s.closed_at, s.merge_commit_sha, s.base_branch, s.head_branch, s.additions, s.deletions, "
+    f"s.changed_files, s.labels FROM s_pull_requests s {REPO} LEFT JOIN contributors a ON a.login = s.author"
+)
+REVIEW_COLUMNS = "repository_id, external_id, pull_request_id, reviewer_id, state, submitted_at"
+REVIEW_SELECT = (
+    f"SELECT r.id, s.id, p.id, c.id, s.state, s.submitted_at FROM s_reviews s {REPO} "
+    "JOIN s_chunk_pull_requests p ON p.repository_id = r.id AND p.number = s.pull_request "
+    "JOIN contributors c ON c.login = s.reviewer"
 )
 
 
@@ -211,10 +222,31 @@ class Step(NamedTuple):
     # at the import's first big chunk, as every row it has since then, this import wrote and
     # noted (Loader._load)
     unless_empty: str = ""
+    # "fresh" / "stale": only when the batch has rows of its table flagged fresh / not fresh
+    rows: str = ""
 
-    def runs_on(self, payloads: dict[str, bytes]) -> bool:
+    def runs_on(self, batch: Batch, payloads: dict[str, bytes]) -> bool:
         tables = (self.table,) if isinstance(self.table, str) else self.table
-        return any(table in payloads for table in tables)
+        if not any(table in payloads for table in tables):
+            return False
+        if self.rows:
+            fresh, stale = batch.fresh_rows[tables[0]]
+            return bool(fresh if self.rows == "fresh" else stale)
+        return True
+
+
+def _written(
+    staging: str, table: str, key: str, columns: str, select: str, *touched: str, note: str = ""
+) -> list[Step]:
+    """The steps writing the rows of ``staging`` (read by ``select`` as ``s``): a plain INSERT
+    of those flagged fresh (new to the table, ``batch.FreshKeys``), which skips the upsert's
+    conflict check, and an upsert of the others; both ``_touching`` the ``touched`` columns."""
+    insert = f"INSERT INTO {table} ({columns}) {select} WHERE s.fresh"
+    upsert = _upsert(table, key, columns, f"{select} WHERE NOT s.fresh")
+    return [
+        Step(staging, _touching(insert, *touched), note=note, rows="fresh"),
+        Step(staging, _touching(upsert, *touched), note=note, rows="stale"),
+    ]
 
 
 # Order matters: keys referenced later exist first.
@@ -339,11 +371,22 @@ STATEMENTS: Final[list[Step]] = [
         writes=False,
         note="small",
     ),
-    Step("s_commits", _touching(COMMITS_UPSERT, "repository_id"), note="small"),
+    *_written(
+        "s_commits", "commits", COMMIT_KEY, COMMIT_COLUMNS, COMMITS_SELECT, "repository_id", note="small"
+    ),
     # A big chunk's probes would cost more than they save (~1 s per 50,000 records): every
     # repository whose commits it changed is re-derived for shipped commits, and for PR stages
     # every repository where it updated a stored commit.
-    Step("s_commits", _touching(COMMITS_UPSERT, "repository_id", "graph"), note="big"),
+    *_written(
+        "s_commits",
+        "commits",
+        COMMIT_KEY,
+        COMMIT_COLUMNS,
+        COMMITS_SELECT,
+        "repository_id",
+        "graph",
+        note="big",
+    ),
     Step(
         "s_commit_refs",
         _insert_missing(
@@ -362,22 +405,15 @@ STATEMENTS: Final[list[Step]] = [
         f"FROM s_pull_request_refs) s {REPO} JOIN pull_requests p ON p.repository_id = r.id AND p.number = s.number",
         writes=False,
     ),
-    Step(
+    *_written(
         "s_pull_requests",
-        _touching(
-            _upsert(
-                "pull_requests",
-                "repository_id, number",
-                PR_COLUMNS,
-                "SELECT r.id, s.number, a.id, s.title, s.state, s.draft, s.created_at, s.ready_at, s.merged_at, "
-                "s.closed_at, s.merge_commit_sha, s.base_branch, s.head_branch, s.additions, s.deletions, "
-                f"s.changed_files, s.labels FROM s_pull_requests s {REPO} "
-                "LEFT JOIN contributors a ON a.login = s.author",
-            ),
-            "repository_id",
-            "id AS pull_request_id",
-            "mapped",
-        ),
+        "pull_requests",
+        "repository_id, number",
+        PR_COLUMNS,
+        PR_SELECT,
+        "repository_id",
+        "id AS pull_request_id",
+        "mapped",
     ),
     Step(
         "s_pull_request_refs",
@@ -441,20 +477,14 @@ STATEMENTS: Final[list[Step]] = [
         writes=False,
         unless_empty="reviews",
     ),
-    Step(
+    *_written(
         "s_reviews",
-        _touching(
-            _upsert(
-                "reviews",
-                "repository_id, external_id",
-                "repository_id, external_id, pull_request_id, reviewer_id, state, submitted_at",
-                f"SELECT r.id, s.id, p.id, c.id, s.state, s.submitted_at FROM s_reviews s {REPO} "
-                "JOIN s_chunk_pull_requests p ON p.repository_id = r.id AND p.number = s.pull_request "
-                "JOIN contributors c ON c.login = s.reviewer",
-            ),
-            "repository_id",
-            "pull_request_id",
-        ),
+        "reviews",
+        "repository_id, external_id",
+        REVIEW_COLUMNS,
+        REVIEW_SELECT,
+        "repository_id",
+        "pull_request_id",
     ),
     # A deployment moving to another repository or environment changes what the old pair ships.
     Step(
@@ -647,7 +677,7 @@ class Loader:
         small = batch.records <= SMALL_BATCH_RECORDS
         if not small:
             if self._written_only_here is None:
-                self._written_only_here = self._empty_tables()
+                self._written_only_here = self.empty_tables({step.unless_empty for step in STATEMENTS} - {""})
             self._defer_indexes({table for kind in batch.by_type for table in TABLES_BY_TYPE.get(kind, ())})
         if self._filled:
             # Only what the last chunk used: each truncated table is a file swap.
@@ -662,7 +692,7 @@ class Loader:
         if small:
             cursor.execute(f"ANALYZE {', '.join(payloads)}")
         for step in STATEMENTS:
-            if not step.runs_on(payloads) or step.note == ("big" if small else "small"):
+            if not step.runs_on(batch, payloads) or step.note == ("big" if small else "small"):
                 continue
             if self._written_only_here and step.unless_empty in self._written_only_here:
                 continue
@@ -678,12 +708,14 @@ class Loader:
         self.by_type.update(batch.by_type)
         self.team_lines.update(batch.team_lines)
 
-    def _empty_tables(self) -> set[str]:
-        """Which tables of the steps' ``unless_empty`` hold no rows (imports are serialized by
-        the advisory lock: from now on, only this one writes them)."""
-        tables = sorted({step.unless_empty for step in STATEMENTS} - {""})
-        self.cursor.execute(f"SELECT {', '.join(f'EXISTS (SELECT 1 FROM {table})' for table in tables)}")
-        return {table for table, has_rows in zip(tables, self.cursor.fetchone(), strict=True) if not has_rows}
+    def empty_tables(self, tables: Iterable[str]) -> set[str]:
+        """Which of ``tables`` hold no rows (imports are serialized by the advisory lock, taken
+        here if not yet: from now on, only this import writes them)."""
+        if not self._prepared:
+            self._prepare()
+        names = sorted(tables)
+        self.cursor.execute(f"SELECT {', '.join(f'EXISTS (SELECT 1 FROM {table})' for table in names)}")
+        return {table for table, has_rows in zip(names, self.cursor.fetchone(), strict=True) if not has_rows}
 
     def _defer_indexes(self, tables: set[str]) -> None:
         """Drop the secondary indexes of ``tables`` (those a big chunk writes, derived ones
@@ -898,6 +930,7 @@ def line_batches(
     label: str = "",
     chunk: int = CHUNK_RECORDS,
     progress: Progress | None = None,
+    fresh: FreshKeys | None = None,
 ) -> Iterator[tuple[Batch, dict[str, bytes]]]:
     """Decode lines into batches with their COPY payloads; bad lines go to ``errors``.
 
@@ -905,7 +938,7 @@ def line_batches(
     line is still checked so that all bad lines are reported.
     """
     prefix = f"{label}: " if label else ""
-    batch = Batch(f"{prefix}line")
+    batch = Batch(f"{prefix}line", fresh)
     number = 0
     for number, line in enumerate(lines, 1):
         if not line or line.isspace():
@@ -922,7 +955,7 @@ def line_batches(
             yield batch, batch.payloads()
             if progress is not None:
                 progress(number)
-            batch = Batch(f"{prefix}line")
+            batch = Batch(f"{prefix}line", fresh)
     if batch.records and not errors:
         yield batch, batch.payloads()
     if progress is not None and (batch.records or errors):
@@ -936,6 +969,7 @@ def forked_line_batches(
     label: str = "",
     chunk: int = CHUNK_RECORDS,
     progress: Progress | None = None,
+    fresh: FreshKeys | None = None,
 ) -> Iterator[tuple[Batch, dict[str, bytes]]]:
     """``line_batches`` run in a forked child process, one chunk ahead of the caller.
 
@@ -963,7 +997,7 @@ def forked_line_batches(
         gc.disable()
         try:
             for batch, payloads in line_batches(
-                lines, errors, label=label, chunk=chunk, progress=report if progress else None
+                lines, errors, label=label, chunk=chunk, progress=report if progress else None, fresh=fresh
             ):
                 sender.send(("chunk", (batch.counts(), payloads)))
             sender.send(("done", errors[before:]))
