@@ -555,3 +555,12 @@ def test_lines_added_after_others_upsert_into_the_tables_those_filled():
         importer.finish()
 
     assert rows("SELECT sha, additions FROM commits ORDER BY sha") == [("c1", 2), ("c2", None)]
+
+
+def test_a_commit_listed_twice_in_a_pr_is_linked_once():
+    pr = {"type": "pull_request", "repository": REPO, "number": 7, "state": "open", "created_at": ts(1)}
+
+    load(commit("a1", 1), {**pr, "commits": ["a1", "a1"]})
+    load({**pr, "commits": ["a1", "a1"], "title": "again"})
+
+    assert rows("SELECT count(*) FROM pull_request_commits") == [(1,)]

@@ -431,7 +431,8 @@ STATEMENTS: Final[list[Step]] = [
     ),
     Step(
         "s_pull_request_commits",
-        "INSERT INTO s_links SELECT DISTINCT p.id, c.id FROM s_pull_request_commits s "
+        # one row per link: a batch lists each (PR, sha) once and a chunk's PR ids once
+        "INSERT INTO s_links SELECT p.id, c.id FROM s_pull_request_commits s "
         f"{REPO} JOIN s_chunk_pull_requests p ON p.repository_id = r.id AND p.number = s.number "
         "JOIN commits c ON c.repository_id = r.id AND c.sha = s.sha",
         writes=False,
