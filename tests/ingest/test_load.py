@@ -513,11 +513,12 @@ def test_a_bulk_load_does_not_wait_for_readers_of_an_empty_table():
     assert count("commits") == BIG
 
 
-def test_an_import_into_empty_tables_stores_keys_it_meets_again_with_their_last_values():
+@pytest.mark.parametrize("feed", ["lines", "records"])
+def test_an_import_into_empty_tables_stores_keys_it_meets_again_with_their_last_values(feed: str):
     # New keys are inserted without a conflict check; one met before (as a record or as a
     # placeholder) must still go through the upsert, or the import would fail on its key.
     review = {"type": "review", "repository": REPO, "pull_request": 7, "id": "r1", "reviewer": "bob"}
-    lines = ndjson(
+    records = [
         commit("c2", 2, parents=["c1"], additions=1),  # chunk 1: c1 and PR 7 become placeholders
         {**review, "state": "commented", "submitted_at": ts(2)},
         commit("c1", 1, message="described"),  # chunk 2: both placeholders described
@@ -532,11 +533,14 @@ def test_an_import_into_empty_tables_stores_keys_it_meets_again_with_their_last_
         },
         commit("c2", 2, parents=["c1"], additions=9),  # chunk 3: records met again
         {**review, "state": "approved", "submitted_at": ts(3)},
-    )
+    ]
 
     with db.transaction() as connection:
         importer = Importer(connection, chunk=2)
-        importer.add_lines(lines)
+        if feed == "lines":
+            importer.add_lines(ndjson(*records))
+        else:
+            importer.add_records(records)
         importer.finish()
 
     assert rows("SELECT sha, additions, message FROM commits ORDER BY sha") == [

@@ -83,10 +83,7 @@ class Importer:
         ``decode_in_child``: decode in a forked process (``forked_line_batches``) rather than a
         thread of this one, for big inputs that ``lines`` reads from a file or stdin.
         """
-        # Rows new to a table that was empty when these lines began are inserted without an
-        # upsert's conflict check (FreshKeys).
-        empty = self.loader.empty_tables(FRESH_TABLES.values())
-        fresh = FreshKeys(staging for staging, table in FRESH_TABLES.items() if table in empty)
+        fresh = self._fresh_keys()
         if decode_in_child:
             batches = forked_line_batches(
                 lines, self.errors, label=label, chunk=self.chunk, progress=progress, fresh=fresh
@@ -102,8 +99,15 @@ class Importer:
 
     def add_records(self, records: Iterable[Any]) -> None:
         """Validate and load records given as dicts (or ``pulse.ingest.records`` structs)."""
-        for batch, payloads in prefetch(record_batches(records, self.errors, chunk=self.chunk)):
+        batches = record_batches(records, self.errors, chunk=self.chunk, fresh=self._fresh_keys())
+        for batch, payloads in prefetch(batches):
             self.loader.load(batch, payloads)
+
+    def _fresh_keys(self) -> FreshKeys:
+        """For the records of one call: rows new to a table that was empty when it began are
+        inserted without an upsert's conflict check."""
+        empty = self.loader.empty_tables(FRESH_TABLES.values())
+        return FreshKeys(staging for staging, table in FRESH_TABLES.items() if table in empty)
 
     def finish(self) -> ImportResult:
         """Raise ``IngestValidationError`` if anything was bad, else derive and bump the version."""
