@@ -1042,10 +1042,10 @@ def forked_line_batches(
 
 
 def record_batches(
-    records: Iterable[Any], errors: list[str], *, chunk: int = CHUNK_RECORDS, fresh: FreshKeys | None = None
+    records: Iterable[Any], errors: list[str], *, chunk: int = CHUNK_RECORDS
 ) -> Iterator[tuple[Batch, dict[str, bytes]]]:
     """Validate records given as dicts (or record structs) into batches; bad ones go to ``errors``."""
-    batch = Batch("record", fresh)
+    batch = Batch("record")
     for number, item in enumerate(records, 1):
         try:
             record = convert(item)
@@ -1057,6 +1057,6 @@ def record_batches(
         batch.add(record, number)
         if batch.records >= chunk:
             yield batch, batch.payloads()
-            batch = Batch("record", fresh)
+            batch = Batch("record")
     if batch.records and not errors:
         yield batch, batch.payloads()
