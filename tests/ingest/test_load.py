@@ -515,8 +515,9 @@ def test_a_bulk_load_does_not_wait_for_readers_of_an_empty_table():
 
 @pytest.mark.parametrize("feed", ["lines", "records"])
 def test_an_import_into_empty_tables_stores_keys_it_meets_again_with_their_last_values(feed: str):
-    # New keys are inserted without a conflict check; one met before (as a record or as a
-    # placeholder) must still go through the upsert, or the import would fail on its key.
+    # Lines with new keys are inserted without a conflict check; a key met before (as a record
+    # or as a placeholder) must still go through the upsert, or the import would fail on it.
+    # Records (dicts) always go through the upsert: the rule holds the same.
     review = {"type": "review", "repository": REPO, "pull_request": 7, "id": "r1", "reviewer": "bob"}
     records = [
         commit("c2", 2, parents=["c1"], additions=1),  # chunk 1: c1 and PR 7 become placeholders

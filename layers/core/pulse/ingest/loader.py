@@ -815,7 +815,7 @@ class Loader:
         # The stage refresh joins whole tables: planned on their statistics rather than on
         # guesses (a first load's refresh of 142,800 PRs: 3.3 s without, ~2.3 s with).
         if self.changed:
-            result.analyzed = self._refresh_statistics(lambda table: table not in DERIVED_LAST)
+            result.analyzed = self._refresh_statistics(derived=False)
         # PR stage ends (pull_request_stages) are derived from what changed here: every PR when
         # a contributor's is_bot changed or when every PR is this import's (WRITTEN_ONLY_HERE_PROBED).
         if self.bots_changed or "pull_requests" in (self._written_only_here or ()):
@@ -831,22 +831,21 @@ class Loader:
         if self._deferred:
             result.rebuilt_indexes = self._rebuild_indexes()
         if self.changed:
-            result.analyzed = sorted(
-                [*result.analyzed, *self._refresh_statistics(lambda table: table in DERIVED_LAST)]
-            )
+            result.analyzed = sorted([*result.analyzed, *self._refresh_statistics(derived=True)])
             result.data_version = dataversion.bump(self.connection).version
         return result
 
-    def _refresh_statistics(self, considered: Callable[[str], bool]) -> list[str]:
-        """ANALYZE the ``considered`` tables this import grew past autovacuum's threshold (records
-        per type stand for the rows each of its tables received); return their names."""
+    def _refresh_statistics(self, *, derived: bool) -> list[str]:
+        """ANALYZE the tables this import grew past autovacuum's threshold (records per type stand
+        for the rows each of its tables received), those of ``DERIVED_LAST`` or the others;
+        return their names."""
         if self.accepted < ANALYZE_BASE_ROWS:
             return []  # no table can pass the threshold (a webhook's import)
         received = {
             table: count
             for kind, count in self.by_type.items()
             for table in TABLES_BY_TYPE.get(kind, ())
-            if considered(table)
+            if (table in DERIVED_LAST) == derived
         }
         if not received:
             return []
