@@ -10,7 +10,19 @@ from sqlalchemy import text
 from pulse import db
 from pulse.ingest import Importer, IngestValidationError, import_lines, load_records
 from tests.conftest import new_session
-from tests.ingest.helpers import REPO, commit, count, deployment, load, ndjson, rows, shipped, ts, version
+from tests.ingest.helpers import (
+    REPO,
+    commit,
+    count,
+    deployment,
+    first_deployments,
+    load,
+    ndjson,
+    rows,
+    shipped,
+    ts,
+    version,
+)
 
 TABLES = [
     "teams",
@@ -444,6 +456,18 @@ def _secondary_indexes(*tables: str) -> list[tuple[str, str]]:
         return [tuple(row) for row in connection.execute(text(SECONDARY_INDEXES), {"tables": list(tables)})]
 
 
+def _primary_keys(*tables: str) -> list[tuple[str, str, str]]:
+    with db.connect() as connection:
+        found = connection.execute(
+            text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'p' AND conrelid::regclass::text = ANY(:tables) ORDER BY 1"
+            ),
+            {"tables": list(tables)},
+        )
+        return [tuple(row) for row in found]
+
+
 def test_a_bulk_load_into_empty_tables_builds_their_secondary_indexes_at_the_end():
     before = _secondary_indexes("commits", "deployments")
     assert [name for name, _ in before] == [
@@ -452,16 +476,29 @@ def test_a_bulk_load_into_empty_tables_builds_their_secondary_indexes_at_the_end
         "ix_deployments_env_finished",
         "ix_deployments_repository_env_finished",
     ]
+    derived_keys = _primary_keys("commit_first_deployments", "deployment_commits")
+    assert [name for _, name, _ in derived_keys] == ["pk_commit_first_deployments", "pk_deployment_commits"]
 
     result = load(*(commit(f"c{n}", 1 + n % 20) for n in range(BIG)), deployment("d1", 21, sha="c0"))
 
-    # Only the tables the import wrote (first deployments derive from deployments); unique keys stay.
+    # Only the tables the import wrote (first deployments derive from deployments). Unique keys
+    # stay, but for the primary keys of the two tables only the shipped commits' COPY fills.
     assert result.rebuilt_indexes == sorted(
-        [name for name, _ in before] + ["ix_commit_first_deployments_lead_time"]
+        [name for name, _ in before]
+        + ["ix_commit_first_deployments_lead_time", "pk_commit_first_deployments", "pk_deployment_commits"]
     )
     assert _secondary_indexes("commits", "deployments") == before
+    assert _primary_keys("commit_first_deployments", "deployment_commits") == derived_keys
     assert count("commits") == BIG
     assert shipped() == {"d1": {"c0"}}
+
+    # The next bulk load finds rows there: it keeps the keys, which its upserts need.
+    again = load(
+        *(commit(f"c{n}", 1 + n % 20) for n in range(BIG)), deployment("d2", 22, commits=["c1", "c2"])
+    )
+    assert again.rebuilt_indexes == []
+    assert shipped() == {"d1": {"c0"}, "d2": {"c1", "c2"}}
+    assert first_deployments() == {"c0": "d1", "c1": "d2", "c2": "d2"}
 
 
 def test_a_bulk_load_neither_drops_indexes_of_nor_locks_a_table_with_rows():
