@@ -196,3 +196,30 @@ def test_a_record_moving_within_one_import_of_an_empty_table_is_derived_like_one
     load(*history, *moved)
 
     assert derived() == in_chunks
+
+
+def test_a_first_bulk_load_builds_the_stage_key_at_the_end_and_the_next_one_upserts_through_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(loader, "SMALL_BATCH_RECORDS", 0)
+    key = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_pull_request_stages'"
+    assert rows(key) == [("PRIMARY KEY (pull_request_id)",)]
+
+    first = load(*STEPS[0][1])
+    assert "pk_pull_request_stages" in first.rebuilt_indexes
+    assert rows(key) == [("PRIMARY KEY (pull_request_id)",)]
+
+    second = load(*STEPS[1][1])  # its stage refresh is an upsert, which needs the key
+    assert "pk_pull_request_stages" not in second.rebuilt_indexes
+    with db.transaction() as connection:
+        assert refresh_stages(connection) == 0
+
+
+def test_a_refresh_of_every_pr_leaves_the_callers_planner_settings_as_they_were() -> None:
+    # It plans its CREATE TABLE AS with cheaper parallel costs, for that statement only.
+    load(*STEPS[0][1])
+    with db.transaction() as connection:
+        connection.execute(text("SET LOCAL parallel_tuple_cost = 0.05"))
+        assert refresh_stages(connection) == 0
+        settings = "SELECT current_setting('parallel_tuple_cost'), current_setting('parallel_setup_cost')"
+        assert tuple(connection.execute(text(settings)).one()) == ("0.05", "1000")

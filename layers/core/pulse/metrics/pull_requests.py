@@ -139,8 +139,11 @@ def stage_ends_sql(condition: str = "TRUE") -> str:
     ``:environment`` shipping ``merge_commit_sha``). Joins and GROUP BY rather than per-PR
     subqueries, so the planner can hash-join whole repositories.
     """
+    # Every PR: read where each use is, so the parts can run in parallel workers (a materialized
+    # CTE keeps a plan to one process); a subset is read once.
+    materialized = "NOT MATERIALIZED" if condition == "TRUE" else "MATERIALIZED"
     return f"""
-        WITH target AS (
+        WITH target AS {materialized} (
             SELECT pr.id, pr.repository_id, pr.author_id, pr.created_at, pr.ready_at, pr.merged_at,
                    pr.additions, pr.deletions, pr.merge_commit_sha
             FROM pull_requests pr
@@ -226,6 +229,10 @@ def refresh_stages(connection: Connection, *, only: str | None = None) -> int:
                   IS DISTINCT FROM (excluded.{", excluded.".join(STAGE_COLUMNS)})
             """
     )
+    ends = f"({stage_ends_sql(condition)})"
+    if only is None:
+        ends = "s_stage_ends"
+        _compute_in_parallel(connection, ends, stage_ends_sql(), {"environment": PRODUCTION})
     result = connection.execute(
         text(
             f"""
@@ -234,13 +241,33 @@ def refresh_stages(connection: Connection, *, only: str | None = None) -> int:
                    ends.ready_at, ends.merged_at, ends.additions, ends.deletions,
                    ends.first_commit_at, ends.first_review_at, ends.review_count, ends.approved,
                    ends.deployed_at, {stages}
-            FROM ({stage_ends_sql(condition)}) ends
+            FROM {ends} ends
             {upsert}
             """
         ),
         {"environment": PRODUCTION},
     )
     return int(result.rowcount)
+
+
+# Planner costs for _compute_in_parallel: the defaults (1000 and 0.1) price handing the rows of
+# a whole-table join to the leader above computing them in one process.
+PARALLEL_COSTS = {"parallel_setup_cost": "10", "parallel_tuple_cost": "0.001"}
+
+
+def _compute_in_parallel(connection: Connection, table: str, select: str, params: Mapping[str, Any]) -> None:
+    """Store ``select`` in the temporary ``table`` (dropped at commit) with CREATE TABLE AS,
+    which, unlike INSERT, may use parallel workers: the whole-table joins of a refresh of every
+    PR then use a core the import leaves idle (142,800 PRs: 1.70 -> 0.89-1.03 s).
+    The cheaper parallel costs hold for this statement only."""
+    settings = ", ".join(f"set_config('{name}', :{name}, true)" for name in PARALLEL_COSTS)
+    before = connection.execute(
+        text("SELECT " + ", ".join(f"current_setting('{name}')" for name in PARALLEL_COSTS))
+    ).one()
+    connection.execute(text(f"SELECT {settings}"), PARALLEL_COSTS)
+    connection.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
+    connection.execute(text(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}"), params)
+    connection.execute(text(f"SELECT {settings}"), dict(zip(PARALLEL_COSTS, before, strict=True)))
 
 
 def stages_sql(condition: str = "TRUE", *, page: bool = False, environment: str = PRODUCTION) -> str:
