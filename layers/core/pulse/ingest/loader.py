@@ -738,9 +738,10 @@ class Loader:
         end ~1.5 s (pg_restore loads data before indexes for the same reason). Unique and
         primary-key indexes stay, as the upserts need them, except the primary keys of
         ``KEYS_DEFERRED``. The definitions are kept in ``s_deferred_indexes`` and ``finish``
-        rebuilds them; a failed import rolls the drops back with everything else. Dropping an index locks its table until commit, so a
-        table somebody is reading (the lock is not granted within DEFER_LOCK_TIMEOUT) keeps its
-        indexes, and a table with rows is never touched.
+        rebuilds them; a failed import rolls the drops back with everything else. Dropping an
+        index locks its table until commit, so a table somebody is reading (the lock is not
+        granted within DEFER_LOCK_TIMEOUT) keeps its indexes, and a table with rows is never
+        touched.
         """
         new = sorted(tables - self._considered)
         if not new:
@@ -802,7 +803,7 @@ class Loader:
         self._deferred = True  # finish reads s_deferred_indexes
 
     def _rebuild_indexes(self) -> list[str]:
-        """Create the indexes ``_defer_indexes`` dropped, with memory enough to sort in one pass."""
+        """Create what ``_defer_indexes`` dropped, with memory enough to sort in one pass."""
         self.cursor.execute("SELECT name, definition FROM s_deferred_indexes ORDER BY name")
         deferred = self.cursor.fetchall()
         if deferred:
