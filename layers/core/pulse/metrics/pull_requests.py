@@ -229,10 +229,11 @@ def refresh_stages(connection: Connection, *, only: str | None = None) -> int:
                   IS DISTINCT FROM (excluded.{", excluded.".join(STAGE_COLUMNS)})
             """
     )
-    ends = f"({stage_ends_sql(condition)})"
     if only is None:
         ends = "s_stage_ends"
         _compute_in_parallel(connection, ends, stage_ends_sql(), {"environment": PRODUCTION})
+    else:
+        ends = f"({stage_ends_sql(condition)})"
     result = connection.execute(
         text(
             f"""
