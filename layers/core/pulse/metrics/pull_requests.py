@@ -139,8 +139,8 @@ def stage_ends_sql(condition: str = "TRUE") -> str:
     ``:environment`` shipping ``merge_commit_sha``). Joins and GROUP BY rather than per-PR
     subqueries, so the planner can hash-join whole repositories.
     """
-    # Every PR: read where each use is, so the parts can run in parallel workers (a materialized
-    # CTE keeps a plan to one process); a subset is read once.
+    # For every PR, target is inlined into each of its four uses so that the plan may use
+    # parallel workers (a materialized CTE keeps it in one process); a subset is computed once.
     materialized = "NOT MATERIALIZED" if condition == "TRUE" else "MATERIALIZED"
     return f"""
         WITH target AS {materialized} (
